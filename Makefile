@@ -1,0 +1,57 @@
+# Two commands for a newcomer: `make serve` and `make test`. Everything else is set up on demand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+EXPLORER_JS := app/static/vendor/.installed
+
+.PHONY: serve test test-sqlite test-postgres lint typecheck bench explorer-assets browser clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+# Cytoscape.js and its layout come from the npm registry and are served by the app itself.
+$(EXPLORER_JS): package.json
+	npm install --no-audit --no-fund --silent
+	mkdir -p app/static/vendor
+	cp node_modules/cytoscape/dist/cytoscape.min.js \
+	   node_modules/layout-base/layout-base.js \
+	   node_modules/cose-base/cose-base.js \
+	   node_modules/cytoscape-fcose/cytoscape-fcose.js app/static/vendor/
+	touch $@
+
+explorer-assets: $(EXPLORER_JS)
+
+serve: $(VENV)/.installed $(EXPLORER_JS)
+	$(BIN)/kg serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+# Chromium for the browser tests comes from Debian (Playwright's own download cannot work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: $(VENV)/.installed-dev $(EXPLORER_JS) browser
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules app/static/vendor data

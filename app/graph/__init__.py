@@ -1,0 +1,1 @@
+"""The graph layer: NetworkX structures and algorithms. Imports nothing from FastAPI or SQLModel."""
