@@ -8,10 +8,10 @@ cluster cannot hold a worker however the results fall.
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import networkx as nx
