@@ -22,7 +22,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	touch $(VENV)/.installed $@
 
 # Cytoscape.js and its layout come from the npm registry and are served by the app itself.
-$(EXPLORER_JS): package.json
+# The page loads them in this order: cytoscape, layout-base, cose-base, cytoscape-fcose (UMD
+# builds that register window.cytoscape, layoutBase, coseBase and the fcose layout).
+$(EXPLORER_JS): package.json package-lock.json
 	npm install --no-audit --no-fund --silent
 	mkdir -p app/static/vendor
 	cp node_modules/cytoscape/dist/cytoscape.min.js \
@@ -41,7 +43,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 test: $(VENV)/.installed-dev $(EXPLORER_JS) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests

@@ -68,3 +68,21 @@ def seeded(db_url: str) -> Iterator[TestClient]:
     """A client on a database filled from seed_data/."""
     with TestClient(create_app(make_settings(db_url, seed=True))) as c:
         yield c
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if USING_PG:
+        try:
+            reset_postgres(PG_URL)
+        except Exception as exc:
+            pytest.exit(f"KG_DATABASE_URL points at PostgreSQL, which is unreachable: {exc}",
+                        returncode=3)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # CI's PostgreSQL run must exercise everything: a skip there is a failure.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if os.environ.get("KG_REQUIRE_POSTGRES") == "1" and skipped and exitstatus == 0:
+        print(f"\n{skipped} test(s) skipped while KG_REQUIRE_POSTGRES=1: failing the run.")
+        session.exitstatus = 1
