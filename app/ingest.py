@@ -125,8 +125,36 @@ def ingest(engine: Engine, store: GraphStore | None, batch: Batch, *, key_id: st
     return result
 
 
+@dataclass
+class _Plan:
+    """A checked batch: items by key, what the database holds, and every problem found."""
+
+    errors: list[dict[str, str]]
+    sources: dict[str, tuple[int, SourceIn]]
+    actors: dict[str, tuple[int, ActorIn]]
+    rels: dict[tuple[str, str, str, str], tuple[int, RelationshipIn, list[tuple[str, str]]]]
+    db_actors: dict[str, Actor]
+    db_sources: dict[str, Source]
+
+
 def _ingest_in(session: Session, batch: Batch, *, key_id: str | None,
                action: str) -> tuple[dict[str, Any], Touched]:
+    plan = _plan(session, batch)
+    if plan.errors:
+        raise Invalid(f"{len(plan.errors)} invalid item(s); nothing was written",
+                      errors=plan.errors)
+    return _write(session, plan, key_id=key_id, action=action)
+
+
+def reference_errors(session: Session, batch: Batch, *, other_actors: set[str],
+                     other_sources: set[str]) -> list[dict[str, str]]:
+    """Problems of references and evidence in ``batch``; ids in ``other_*`` count as present
+    (they name items that failed schema validation and are reported on their own)."""
+    return _plan(session, batch, other_actors=other_actors, other_sources=other_sources).errors
+
+
+def _plan(session: Session, batch: Batch, *, other_actors: set[str] | None = None,
+          other_sources: set[str] | None = None) -> _Plan:
     check = _Checker()
 
     # -- sources: one per id in the batch
@@ -160,7 +188,8 @@ def _ingest_in(session: Session, batch: Batch, *, key_id: str | None,
         wanted_sources.update(e.source for e in rel.evidence)
     db_actors = _by_id(session, Actor, sorted(wanted_actors))
     db_sources = _by_id(session, Source, sorted(wanted_sources))
-    known_actors = set(actors) | set(db_actors)
+    known_actors = set(actors) | set(db_actors) | (other_actors or set())
+    known_sources = set(sources) | set(db_sources) | (other_sources or set())
 
     folded_text: dict[str, str | None] = {}
 
@@ -190,7 +219,7 @@ def _ingest_in(session: Session, batch: Batch, *, key_id: str | None,
             ok = False
         evidence: list[tuple[str, str]] = []
         for j, ev in enumerate(rel.evidence):
-            if ev.source not in sources and ev.source not in db_sources:
+            if ev.source not in known_sources:
                 check.add(f"{base}/evidence/{j}/source",
                           f"source {ev.source!r} is neither in the batch nor stored")
                 ok = False
@@ -216,10 +245,13 @@ def _ingest_in(session: Session, batch: Batch, *, key_id: str | None,
             continue
         rels[key] = (i, rel, evidence)
 
-    if check.errors:
-        raise Invalid(f"{len(check.errors)} invalid item(s); nothing was written",
-                      errors=check.errors)
+    return _Plan(check.errors, sources, actors, rels, db_actors, db_sources)
 
+
+def _write(session: Session, plan: _Plan, *, key_id: str | None,
+           action: str) -> tuple[dict[str, Any], Touched]:
+    sources, actors, rels = plan.sources, plan.actors, plan.rels
+    db_sources, db_actors = plan.db_sources, plan.db_actors
     touched = Touched()
     counts = {"sources": Counts(), "actors": Counts(), "relationships": Counts()}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -125,6 +126,11 @@ def relationship_record(rel: Relationship, evidence: list[dict[str, str]]) -> di
     }
 
 
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone-aware columns; they were stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def actor_record(actor: Actor) -> dict[str, Any]:
     return {
         "id": actor.id,
@@ -134,6 +140,6 @@ def actor_record(actor: Actor) -> dict[str, Any]:
         "country": actor.country,
         "description": actor.description,
         "attributes": actor.attributes,
-        "created_at": actor.created_at,
-        "updated_at": actor.updated_at,
+        "created_at": _utc(actor.created_at),
+        "updated_at": _utc(actor.updated_at),
     }

@@ -53,6 +53,11 @@ def _partial_date(value: str) -> str:
     return value
 
 
+def _unique(values: list[str]) -> list[str]:
+    # One alias once: folding happens in the search keys, the spellings are kept as given.
+    return list(dict.fromkeys(values))
+
+
 def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError("must be a finite number")
@@ -73,6 +78,7 @@ PartialDate = Annotated[
     AfterValidator(_partial_date),
 ]
 Confidence = Annotated[StrictFloat | StrictInt, Field(ge=0, le=1), AfterValidator(_finite)]
+Aliases = Annotated[list[Name], Field(max_length=100), AfterValidator(_unique)]
 Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$", examples=["IQ"])]
 HttpUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
 AttrKey = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -103,7 +109,7 @@ class SourceIn(Strict):
 class ActorFields(Strict):
     name: Name
     kind: ActorKind
-    aliases: Annotated[list[Name], Field(max_length=100)] = []
+    aliases: Aliases = []
     country: Country | None = None
     description: LongText | None = None
     attributes: Attributes = {}
@@ -120,7 +126,7 @@ class ActorPatch(Strict):
 
     name: Name | None = None
     kind: ActorKind | None = None
-    aliases: Annotated[list[Name], Field(max_length=100)] | None = None
+    aliases: Aliases | None = None
     country: Country | None = None
     description: LongText | None = None
     attributes: Attributes | None = None

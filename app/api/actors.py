@@ -32,9 +32,9 @@ class ActorHit(ActorRead):
             operation_id="search_actors", responses=problems(401, 422))
 def search(
     session: SessionDep, settings: SettingsDep,
-    q: Annotated[str | None, Query(max_length=200, description="Name or alias; case- and "
-                                   "accent-insensitive, taken literally.",
-                                   examples=["sudani"])] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
+                                   description="Name or alias; case- and accent-insensitive, "
+                                   "taken literally.", examples=["sudani"])] = None,
     kind: Annotated[ActorKind | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
