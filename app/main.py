@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.api import actors, analytics, graph, ingest, system
+from app.api.deps import require_reader
 from app.auth import KeyRing, generate_key
 from app.db import make_engine
 from app.errors import install_handlers, problem
@@ -224,11 +225,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     install_handlers(app)
-    app.include_router(system.router)
-    app.include_router(ingest.router)
-    app.include_router(actors.router)
-    app.include_router(graph.router)
-    app.include_router(analytics.router)
+    app.include_router(system.open_router)
+    readers = [Depends(require_reader)]
+    for router in (system.router, ingest.router, actors.router, graph.router, analytics.router):
+        app.include_router(router, dependencies=readers)
 
     if (STATIC / "explorer.html").exists():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

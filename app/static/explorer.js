@@ -309,15 +309,15 @@ function runLayout({ fresh }) {
   container.dataset.layout = "running";
   layoutRun = cy.layout({
     name: "fcose",
-    quality: "default",
+    quality: "proof",
     randomize: fresh,
     animate: !fresh,
     animationDuration: 450,
     fit: true,
     padding: 50,
     nodeDimensionsIncludeLabels: true,
-    nodeRepulsion: () => 9000,
-    idealEdgeLength: () => 120,
+    nodeRepulsion: () => 20000,
+    idealEdgeLength: () => 160,
     edgeElasticity: () => 0.4,
     nodeSeparation: 90,
     numIter: 2500,
@@ -724,7 +724,8 @@ function renderSelection() {
     ["Confidence", typeof rel.confidence === "number" ? rel.confidence.toFixed(2) : String(rel.confidence)],
   ];
   for (const [key, value] of Object.entries(rel.attributes || {})) {
-    rows.push([key.replace(/_/g, " "), attributeText(value)]);
+    const label = key.replace(/_/g, " ");
+    rows.push([label.charAt(0).toUpperCase() + label.slice(1), attributeText(value)]);
   }
   rows.push(["Id", String(rel.id)]);
   details.replaceChildren(
@@ -1003,7 +1004,7 @@ function sliderDate() {
 
 function showDateLabel() {
   const label = $("date-label");
-  label.textContent = allDates.checked ? "all dates" : `as of ${sliderDate()}`;
+  label.textContent = allDates.checked ? "no date filter" : `as of ${sliderDate()}`;
   slider.classList.toggle("inactive", allDates.checked);
 }
 
