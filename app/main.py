@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -186,6 +188,29 @@ def _write_keys(settings: Settings) -> list[str]:
           flush=True)
     return [key]
 
+_REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def _install_redoc(app: FastAPI) -> None:
+    """/redoc from fastapi-offline's bundle, minus the one logo its build fetches from a CDN."""
+    bundle = Path(fastapi_offline.__file__).resolve().parent / "static" / "redoc.standalone.js"
+    cache: dict[str, bytes] = {}
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc",
+                              redoc_js_url="/redoc.standalone.js", with_google_fonts=False,
+                              redoc_favicon_url="/static-offline-docs/favicon.png")
+
+    @app.get("/redoc.standalone.js", include_in_schema=False)
+    def redoc_js() -> Response:
+        if "js" not in cache:
+            cache["js"] = bundle.read_bytes().replace(
+                _REDOC_LOGO, b"/static-offline-docs/favicon.png")
+        return Response(cache["js"], media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (from the environment when omitted)."""
     settings = settings or Settings()
@@ -214,6 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        redoc_url=None,
         openapi_tags=[
             {"name": "ingest", "description": "Write batches of sources, actors and ties."},
             {"name": "actors", "description": "Search actors; read their ties, neighbourhoods, "
@@ -229,6 +255,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     readers = [Depends(require_reader)]
     for router in (system.router, ingest.router, actors.router, graph.router, analytics.router):
         app.include_router(router, dependencies=readers)
+
+    _install_redoc(app)
 
     if (STATIC / "explorer.html").exists():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
