@@ -1,63 +1,11 @@
-"""A real uvicorn server in a subprocess, with N workers, on the test database."""
-
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import ROOT, WRITE_KEY
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def running_server(db_url: str, *, workers: int = 1, seed: bool = True,
-                   log: Path | None = None) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "KG_DATABASE_URL": db_url, "KG_API_KEYS": WRITE_KEY,
-           "KG_SEED": "true" if seed else "false"}
-    # Migrate and seed once, as `kg serve` does, before the workers start.
-    subprocess.run([sys.executable, "-m", "app.cli", "seed" if seed else "migrate"], env=env,
-                   cwd=ROOT, check=True, capture_output=True)
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", str(workers), "--log-level", "warning"],
-        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log:
-            out.close()  # type: ignore[union-attr]
+from tests.support.server import running_server
 
 
 @pytest.fixture
