@@ -190,6 +190,7 @@ def _plan(session: Session, batch: Batch, *, other_actors: set[str] | None = Non
     db_sources = _by_id(session, Source, sorted(wanted_sources))
     known_actors = set(actors) | set(db_actors) | (other_actors or set())
     known_sources = set(sources) | set(db_sources) | (other_sources or set())
+    _check_text_changes(session, check, sources, db_sources)
 
     folded_text: dict[str, str | None] = {}
 
@@ -354,6 +355,29 @@ def _write(session: Session, plan: _Plan, *, key_id: str | None,
     else:
         result["revision"] = head_revision(session)
     return result, touched
+
+
+def _check_text_changes(session: Session, check: _Checker,
+                        sources: dict[str, tuple[int, SourceIn]],
+                        db_sources: dict[str, Source]) -> None:
+    """A stored source's text may change only to one that still holds every stored quote."""
+    for sid, (i, src) in sources.items():
+        stored = db_sources.get(sid)
+        if stored is None or "text" not in src.model_fields_set or stored.text == src.text:
+            continue
+        quotes = session.execute(select(Evidence.quote).where(Evidence.source_id == sid)
+                                 ).scalars().all()
+        if not quotes:
+            continue
+        if src.text is None:
+            check.add(f"/sources/{i}/text", f"{len(quotes)} stored quote(s) cite source "
+                      f"{sid!r}; its text cannot be removed")
+            continue
+        text = fold_quote(src.text)
+        missing = sum(1 for q in quotes if fold_quote(q) not in text)
+        if missing:
+            check.add(f"/sources/{i}/text", f"{missing} stored quote(s) citing source {sid!r} "
+                      "do not occur in the new text")
 
 
 def _by_id(session: Session, model: Any, ids: list[str]) -> dict[str, Any]:

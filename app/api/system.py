@@ -91,7 +91,7 @@ def list_sources(
 @router.get("/v1/sources/{source_id}", response_model=SourceFull, tags=["sources"],
             summary="Get a source", operation_id="get_source", responses=problems(401, 404, 422))
 def read_source(session: SessionDep,
-                source_id: Annotated[str, Path(max_length=200)]) -> dict[str, Any]:
+                source_id: Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9-]*$")]) -> dict[str, Any]:
     """One source with its full text, where it was given."""
     s = get_source(session, source_id)
     return {**s.model_dump(), "has_text": s.text is not None}
