@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.conftest import AUTH, USING_PG, make_settings
+from tests.conftest import AUTH, make_settings
 
 PROBLEM = "application/problem+json"
 LEAKS = ("Traceback", "sqlalchemy", "psycopg", "sqlite3", "/work/", "site-packages", ".py\"",
