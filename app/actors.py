@@ -23,8 +23,9 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_actors(session: Session, *, q: str | None, kind: str | None, limit: int,
-                  offset: int) -> dict[str, Any]:
+def search_actors(
+    session: Session, *, q: str | None, kind: str | None, limit: int, offset: int
+) -> dict[str, Any]:
     """Actors matching ``q`` by name or alias, best first: exact name, exact alias, prefix,
     substring; ties broken by name. Without ``q``, every actor by name."""
     if not q or not fold(q):
@@ -34,10 +35,17 @@ def search_actors(session: Session, *, q: str | None, kind: str | None, limit: i
             stmt = stmt.where(Actor.kind == kind)
             count = count.where(Actor.kind == kind)
         total = session.execute(count).scalar_one()
-        rows = session.execute(stmt.order_by(Actor.name_key, Actor.id).limit(limit)
-                               .offset(offset)).scalars().all()
-        return {"items": [actor_record(a) for a in rows], "total": total, "limit": limit,
-                "offset": offset}
+        rows = (
+            session.execute(stmt.order_by(Actor.name_key, Actor.id).limit(limit).offset(offset))
+            .scalars()
+            .all()
+        )
+        return {
+            "items": [actor_record(a) for a in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
     key = fold(q)
     pattern = _like_escape(key)
     rank = case(
@@ -77,8 +85,9 @@ def get_source(session: Session, source_id: str) -> Source:
     return source
 
 
-def put_actor(engine: Engine, store: GraphStore, actor_id: str, body: ActorFields, *,
-              key_id: str | None) -> tuple[dict[str, Any], bool]:
+def put_actor(
+    engine: Engine, store: GraphStore, actor_id: str, body: ActorFields, *, key_id: str | None
+) -> tuple[dict[str, Any], bool]:
     """Create or wholly replace an actor; returns the record and whether it was created."""
     values = body.model_dump()
     with write_session(engine) as session:
@@ -101,8 +110,9 @@ def put_actor(engine: Engine, store: GraphStore, actor_id: str, body: ActorField
     return record, created
 
 
-def patch_actor(engine: Engine, store: GraphStore, actor_id: str, body: ActorPatch, *,
-                key_id: str | None) -> dict[str, Any]:
+def patch_actor(
+    engine: Engine, store: GraphStore, actor_id: str, body: ActorPatch, *, key_id: str | None
+) -> dict[str, Any]:
     """Change the given fields of an actor."""
     values = body.model_dump(exclude_unset=True)
     for required in ("name", "kind", "aliases", "attributes"):
@@ -113,51 +123,73 @@ def patch_actor(engine: Engine, store: GraphStore, actor_id: str, body: ActorPat
         if apply_actor_fields(actor, values, merge=False):
             replace_names(session, actor)
             session.flush()
-            record_change(session, Touched(actors={actor_id}), action="actor.patch",
-                          key_id=key_id)
+            record_change(session, Touched(actors={actor_id}), action="actor.patch", key_id=key_id)
         record = actor_record(actor)
     store.sync()
     return record
 
 
-def delete_actor(engine: Engine, store: GraphStore, actor_id: str, *, cascade: bool,
-                 key_id: str | None) -> None:
+def delete_actor(
+    engine: Engine, store: GraphStore, actor_id: str, *, cascade: bool, key_id: str | None
+) -> None:
     """Delete an actor; with ``cascade`` its relationships go too, otherwise they forbid it."""
     with write_session(engine) as session:
         actor = get_actor(session, actor_id)
-        rel_ids = list(session.execute(
-            select(Relationship.id).where(
-                (Relationship.source_id == actor_id) | (Relationship.target_id == actor_id)
-            )
-        ).scalars())
+        rel_ids = list(
+            session.execute(
+                select(Relationship.id).where(
+                    (Relationship.source_id == actor_id) | (Relationship.target_id == actor_id)
+                )
+            ).scalars()
+        )
         if rel_ids and not cascade:
-            raise Conflict(f"Actor {actor_id!r} still has {len(rel_ids)} relationship(s); "
-                           "delete them first or pass cascade=true.")
+            raise Conflict(
+                f"Actor {actor_id!r} still has {len(rel_ids)} relationship(s); "
+                "delete them first or pass cascade=true."
+            )
         if rel_ids:
-            session.execute(Evidence.__table__.delete().where(  # type: ignore[attr-defined]
-                col(Evidence.relationship_id).in_(rel_ids)))
-            session.execute(Relationship.__table__.delete().where(  # type: ignore[attr-defined]
-                col(Relationship.id).in_(rel_ids)))
-        session.execute(ActorName.__table__.delete().where(  # type: ignore[attr-defined]
-            ActorName.actor_id == actor_id))
+            session.execute(
+                Evidence.__table__.delete().where(  # type: ignore[attr-defined]
+                    col(Evidence.relationship_id).in_(rel_ids)
+                )
+            )
+            session.execute(
+                Relationship.__table__.delete().where(  # type: ignore[attr-defined]
+                    col(Relationship.id).in_(rel_ids)
+                )
+            )
+        session.execute(
+            ActorName.__table__.delete().where(  # type: ignore[attr-defined]
+                ActorName.actor_id == actor_id
+            )
+        )
         session.delete(actor)
         session.flush()
-        record_change(session, Touched(actors={actor_id}, relationships=set(rel_ids)),  # type: ignore[arg-type]
-                      action="actor.delete", key_id=key_id)
+        record_change(
+            session,
+            Touched(actors={actor_id}, relationships=set(rel_ids)),  # type: ignore[arg-type]
+            action="actor.delete",
+            key_id=key_id,
+        )
     store.sync()
 
 
-def delete_relationship(engine: Engine, store: GraphStore, rel_id: int, *,
-                        key_id: str | None) -> None:
+def delete_relationship(
+    engine: Engine, store: GraphStore, rel_id: int, *, key_id: str | None
+) -> None:
     """Delete one relationship and its evidence."""
     with write_session(engine) as session:
         rel = session.get(Relationship, rel_id)
         if rel is None:
             raise NotFound(f"No relationship has the id {rel_id}.")
-        session.execute(Evidence.__table__.delete().where(  # type: ignore[attr-defined]
-            Evidence.relationship_id == rel_id))
+        session.execute(
+            Evidence.__table__.delete().where(  # type: ignore[attr-defined]
+                Evidence.relationship_id == rel_id
+            )
+        )
         session.delete(rel)
         session.flush()
-        record_change(session, Touched(relationships={rel_id}), action="relationship.delete",
-                      key_id=key_id)
+        record_change(
+            session, Touched(relationships={rel_id}), action="relationship.delete", key_id=key_id
+        )
     store.sync()

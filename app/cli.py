@@ -34,8 +34,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"\n  No KG_API_KEYS set; write key for this run:\n    {key}\n")
     base = f"http://{args.host}:{args.port}"
     print(f"  API docs: {base}/docs   explorer: {base}/explorer\n", flush=True)
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_level="info")
+    uvicorn.run(
+        "app.main:app", host=args.host, port=args.port, workers=args.workers, log_level="info"
+    )
     return 0
 
 
@@ -118,14 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=_migrate)
-    sub.add_parser("seed", help="load seed_data/ into an empty database").set_defaults(
-        func=_seed)
+    sub.add_parser("seed", help="load seed_data/ into an empty database").set_defaults(func=_seed)
     imp = sub.add_parser("import", help="ingest JSON batch files (one transaction each)")
     imp.add_argument("files", nargs="+")
     imp.set_defaults(func=_import)
     exp = sub.add_parser("export", help="write the graph in an export format")
-    exp.add_argument("--format", default="graphml",
-                     choices=["node-link", "cytoscape", "graphml", "gexf"])
+    exp.add_argument(
+        "--format", default="graphml", choices=["node-link", "cytoscape", "graphml", "gexf"]
+    )
     exp.add_argument("--as-of", default=None)
     exp.add_argument("--output", "-o", default="-")
     exp.set_defaults(func=_export)

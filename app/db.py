@@ -29,8 +29,7 @@ def make_engine(settings: Settings) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False,
-                          "timeout": settings.busy_timeout_ms / 1000},
+            connect_args={"check_same_thread": False, "timeout": settings.busy_timeout_ms / 1000},
         )
         _configure_sqlite(engine, settings.busy_timeout_ms)
         return engine
@@ -74,7 +73,9 @@ def write_session(engine: Engine) -> Iterator[Session]:
         except OperationalError as exc:
             session.rollback()
             if is_lock_error(exc):
-                raise Unavailable("The database is busy with another write; retry shortly.") from exc
+                raise Unavailable(
+                    "The database is busy with another write; retry shortly."
+                ) from exc
             raise
         except BaseException:
             session.rollback()

@@ -97,8 +97,9 @@ def problem(
         "detail": _safe_text(detail, 2000),
     }
     if errors is not None:
-        body["errors"] = [{k: _safe_text(v) if k == "message" else v for k, v in e.items()}
-                          for e in errors]
+        body["errors"] = [
+            {k: _safe_text(v) if k == "message" else v for k, v in e.items()} for e in errors
+        ]
     return Response(
         orjson.dumps(body, default=_safe_text),
         status_code=status,
@@ -110,9 +111,13 @@ def problem(
 def _pointer(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     """Split a pydantic location into (where, JSON pointer): body items become /a/0/b."""
     parts = list(loc)
-    where = str(parts.pop(0)) if parts and parts[0] in ("body", "query", "path", "header") else "body"
+    where = (
+        str(parts.pop(0)) if parts and parts[0] in ("body", "query", "path", "header") else "body"
+    )
     # Drop pydantic's internal tags for unions and function validators.
-    clean = [p for p in parts if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+    clean = [
+        p for p in parts if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+    ]
     escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in clean]
     return where, "/" + "/".join(escaped) if escaped else ""
 
@@ -133,7 +138,8 @@ def _allowed_methods(request: Request) -> list[str]:
     """Every method some route takes at this path (Starlette names only the first route's)."""
     routes = request.app.router.routes
     methods = {
-        m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        m
+        for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
         if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
     }
     if "GET" in methods:
@@ -148,24 +154,37 @@ def install_handlers(app: FastAPI) -> None:
     async def _domain(_: Request, exc: DomainError) -> Response:
         if exc.status == 304:
             return Response(status_code=304, headers=exc.headers)
-        return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors,
-                       headers=exc.headers)
+        return problem(
+            exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         errors = validation_errors(exc)
-        return problem(422, "Validation failed", f"{len(errors)} invalid item(s) in the request",
-                       slug="validation", errors=errors)
+        return problem(
+            422,
+            "Validation failed",
+            f"{len(errors)} invalid item(s) in the request",
+            slug="validation",
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized",
-                  413: "Content too large", 414: "URI too long", 415: "Unsupported media type"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
-                       headers=headers)
+        titles = {
+            404: "Not found",
+            405: "Method not allowed",
+            401: "Unauthorized",
+            413: "Content too large",
+            414: "URI too long",
+            415: "Unsupported media type",
+        }
+        return problem(
+            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:

@@ -49,12 +49,23 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i : i + _CHUNK]
 
 
-def record_change(session: Session, touched: Touched, *, action: str, key_id: str | None,
-                  summary: dict[str, Any] | None = None) -> int:
+def record_change(
+    session: Session,
+    touched: Touched,
+    *,
+    action: str,
+    key_id: str | None,
+    summary: dict[str, Any] | None = None,
+) -> int:
     """Append the change-log entry for this transaction; its id is the new revision."""
-    change = Change(key_id=key_id, action=action, actors=sorted(touched.actors),
-                    relationships=sorted(touched.relationships), sources=sorted(touched.sources),
-                    summary=summary or {})
+    change = Change(
+        key_id=key_id,
+        action=action,
+        actors=sorted(touched.actors),
+        relationships=sorted(touched.relationships),
+        sources=sorted(touched.sources),
+        summary=summary or {},
+    )
     session.add(change)
     session.flush()
     assert change.revision is not None
@@ -111,13 +122,22 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a.model_dump(exclude_unset=True) == b.model_dump(exclude_unset=True))
 
 
-def ingest(engine: Engine, store: GraphStore | None, batch: Batch, *, key_id: str | None,
-           max_items: int, action: str = "ingest") -> dict[str, Any]:
+def ingest(
+    engine: Engine,
+    store: GraphStore | None,
+    batch: Batch,
+    *,
+    key_id: str | None,
+    max_items: int,
+    action: str = "ingest",
+) -> dict[str, Any]:
     """Validate and write ``batch`` in one transaction; returns counts and the new revision."""
     n_items = len(batch.sources) + len(batch.actors) + len(batch.relationships)
     if n_items > max_items:
-        raise TooLarge(f"The batch has {n_items} items; the limit is {max_items} "
-                       "(KG_MAX_BATCH_ITEMS). Split it into smaller batches.")
+        raise TooLarge(
+            f"The batch has {n_items} items; the limit is {max_items} "
+            "(KG_MAX_BATCH_ITEMS). Split it into smaller batches."
+        )
     with write_session(engine) as session:
         result, touched = _ingest_in(session, batch, key_id=key_id, action=action)
     if touched and store is not None:
@@ -137,24 +157,32 @@ class _Plan:
     db_sources: dict[str, Source]
 
 
-def _ingest_in(session: Session, batch: Batch, *, key_id: str | None,
-               action: str) -> tuple[dict[str, Any], Touched]:
+def _ingest_in(
+    session: Session, batch: Batch, *, key_id: str | None, action: str
+) -> tuple[dict[str, Any], Touched]:
     plan = _plan(session, batch)
     if plan.errors:
-        raise Invalid(f"{len(plan.errors)} invalid item(s); nothing was written",
-                      errors=plan.errors)
+        raise Invalid(
+            f"{len(plan.errors)} invalid item(s); nothing was written", errors=plan.errors
+        )
     return _write(session, plan, key_id=key_id, action=action)
 
 
-def reference_errors(session: Session, batch: Batch, *, other_actors: set[str],
-                     other_sources: set[str]) -> list[dict[str, str]]:
+def reference_errors(
+    session: Session, batch: Batch, *, other_actors: set[str], other_sources: set[str]
+) -> list[dict[str, str]]:
     """Problems of references and evidence in ``batch``; ids in ``other_*`` count as present
     (they name items that failed schema validation and are reported on their own)."""
     return _plan(session, batch, other_actors=other_actors, other_sources=other_sources).errors
 
 
-def _plan(session: Session, batch: Batch, *, other_actors: set[str] | None = None,
-          other_sources: set[str] | None = None) -> _Plan:
+def _plan(
+    session: Session,
+    batch: Batch,
+    *,
+    other_actors: set[str] | None = None,
+    other_sources: set[str] | None = None,
+) -> _Plan:
     check = _Checker()
 
     # -- sources: one per id in the batch
@@ -215,20 +243,25 @@ def _plan(session: Session, batch: Batch, *, other_actors: set[str] | None = Non
                 check.add(f"{base}/{end}", f"actor {aid!r} is neither in the batch nor stored")
                 ok = False
         if rel.source == rel.target:
-            check.add(f"{base}/target", f"a {rel.type.value} relationship cannot link an actor "
-                      "to itself")
+            check.add(
+                f"{base}/target", f"a {rel.type.value} relationship cannot link an actor to itself"
+            )
             ok = False
         evidence: list[tuple[str, str]] = []
         for j, ev in enumerate(rel.evidence):
             if ev.source not in known_sources:
-                check.add(f"{base}/evidence/{j}/source",
-                          f"source {ev.source!r} is neither in the batch nor stored")
+                check.add(
+                    f"{base}/evidence/{j}/source",
+                    f"source {ev.source!r} is neither in the batch nor stored",
+                )
                 ok = False
                 continue
             text = source_text(ev.source)
             if text is not None and fold_quote(ev.quote) not in text:
-                check.add(f"{base}/evidence/{j}/quote",
-                          f"the quote does not occur verbatim in source {ev.source!r}")
+                check.add(
+                    f"{base}/evidence/{j}/quote",
+                    f"the quote does not occur verbatim in source {ev.source!r}",
+                )
                 ok = False
                 continue
             evidence.append((ev.source, ev.quote))
@@ -238,9 +271,12 @@ def _plan(session: Session, batch: Batch, *, other_actors: set[str] | None = Non
         key = (s, t, rel.type.value, rel.valid_from or "")
         if key in rels:
             j, other, other_ev = rels[key]
-            if rel.model_dump(exclude={"evidence", "source", "target"}, exclude_unset=True) != \
-                    other.model_dump(exclude={"evidence", "source", "target"}, exclude_unset=True):
-                check.add(base, f"relationship conflicts with /relationships/{j} (same natural key)")
+            if rel.model_dump(
+                exclude={"evidence", "source", "target"}, exclude_unset=True
+            ) != other.model_dump(exclude={"evidence", "source", "target"}, exclude_unset=True):
+                check.add(
+                    base, f"relationship conflicts with /relationships/{j} (same natural key)"
+                )
                 continue
             other_ev.extend(e for e in evidence if e not in other_ev)
             continue
@@ -249,8 +285,9 @@ def _plan(session: Session, batch: Batch, *, other_actors: set[str] | None = Non
     return _Plan(check.errors, sources, actors, rels, db_actors, db_sources)
 
 
-def _write(session: Session, plan: _Plan, *, key_id: str | None,
-           action: str) -> tuple[dict[str, Any], Touched]:
+def _write(
+    session: Session, plan: _Plan, *, key_id: str | None, action: str
+) -> tuple[dict[str, Any], Touched]:
     sources, actors, rels = plan.sources, plan.actors, plan.rels
     db_sources, db_actors = plan.db_sources, plan.db_actors
     touched = Touched()
@@ -299,9 +336,15 @@ def _write(session: Session, plan: _Plan, *, key_id: str | None,
     for key, (_, rel, evidence) in rels.items():
         found = existing_rels.get(key)
         if found is None:
-            row = Relationship(source_id=key[0], target_id=key[1], type=key[2], valid_from=key[3],
-                               valid_to=rel.valid_to, confidence=float(rel.confidence),
-                               attributes=rel.attributes)
+            row = Relationship(
+                source_id=key[0],
+                target_id=key[1],
+                type=key[2],
+                valid_from=key[3],
+                valid_to=rel.valid_to,
+                confidence=float(rel.confidence),
+                attributes=rel.attributes,
+            )
             session.add(row)
             new_rels.append((row, evidence))
             counts["relationships"].created += 1
@@ -323,8 +366,9 @@ def _write(session: Session, plan: _Plan, *, key_id: str | None,
             h = quote_hash(quote)
             if (src_id, h) not in have:
                 have.add((src_id, h))
-                session.add(Evidence(relationship_id=found.id, source_id=src_id, quote=quote,
-                                     quote_hash=h))
+                session.add(
+                    Evidence(relationship_id=found.id, source_id=src_id, quote=quote, quote_hash=h)
+                )
                 evidence_added += 1
                 changed = True
         if changed:
@@ -343,41 +387,51 @@ def _write(session: Session, plan: _Plan, *, key_id: str | None,
             if (src_id, h) in seen:
                 continue
             seen.add((src_id, h))
-            session.add(Evidence(relationship_id=row.id, source_id=src_id, quote=quote,
-                                 quote_hash=h))
+            session.add(
+                Evidence(relationship_id=row.id, source_id=src_id, quote=quote, quote_hash=h)
+            )
             evidence_added += 1
 
     result: dict[str, Any] = {k: v.as_dict() for k, v in counts.items()}
     result["evidence_added"] = evidence_added
     if touched:
-        result["revision"] = record_change(session, touched, action=action, key_id=key_id,
-                                           summary=result.copy())
+        result["revision"] = record_change(
+            session, touched, action=action, key_id=key_id, summary=result.copy()
+        )
     else:
         result["revision"] = head_revision(session)
     return result, touched
 
 
-def _check_text_changes(session: Session, check: _Checker,
-                        sources: dict[str, tuple[int, SourceIn]],
-                        db_sources: dict[str, Source]) -> None:
+def _check_text_changes(
+    session: Session,
+    check: _Checker,
+    sources: dict[str, tuple[int, SourceIn]],
+    db_sources: dict[str, Source],
+) -> None:
     """A stored source's text may change only to one that still holds every stored quote."""
     for sid, (i, src) in sources.items():
         stored = db_sources.get(sid)
         if stored is None or "text" not in src.model_fields_set or stored.text == src.text:
             continue
-        quotes = session.execute(select(Evidence.quote).where(Evidence.source_id == sid)
-                                 ).scalars().all()
+        quotes = (
+            session.execute(select(Evidence.quote).where(Evidence.source_id == sid)).scalars().all()
+        )
         if not quotes:
             continue
         if src.text is None:
-            check.add(f"/sources/{i}/text", f"{len(quotes)} stored quote(s) cite source "
-                      f"{sid!r}; its text cannot be removed")
+            check.add(
+                f"/sources/{i}/text",
+                f"{len(quotes)} stored quote(s) cite source {sid!r}; its text cannot be removed",
+            )
             continue
         text = fold_quote(src.text)
         missing = sum(1 for q in quotes if fold_quote(q) not in text)
         if missing:
-            check.add(f"/sources/{i}/text", f"{missing} stored quote(s) citing source {sid!r} "
-                      "do not occur in the new text")
+            check.add(
+                f"/sources/{i}/text",
+                f"{missing} stored quote(s) citing source {sid!r} do not occur in the new text",
+            )
 
 
 def _by_id(session: Session, model: Any, ids: list[str]) -> dict[str, Any]:
@@ -388,12 +442,13 @@ def _by_id(session: Session, model: Any, ids: list[str]) -> dict[str, Any]:
     return found
 
 
-def _rels_by_key(session: Session,
-                 keys: list[tuple[str, str, str, str]]) -> dict[tuple[str, str, str, str],
-                                                                Relationship]:
+def _rels_by_key(
+    session: Session, keys: list[tuple[str, str, str, str]]
+) -> dict[tuple[str, str, str, str], Relationship]:
     found: dict[tuple[str, str, str, str], Relationship] = {}
-    cols = tuple_(Relationship.source_id, Relationship.target_id, Relationship.type,
-                  Relationship.valid_from)
+    cols = tuple_(
+        Relationship.source_id, Relationship.target_id, Relationship.type, Relationship.valid_from
+    )
     for chunk in _chunks(keys):
         for row in session.execute(select(Relationship).where(cols.in_(chunk))).scalars():
             found[(row.source_id, row.target_id, row.type, row.valid_from)] = row
@@ -404,8 +459,9 @@ def _evidence_hashes(session: Session, rel_ids: list[int]) -> dict[int, set[tupl
     found: dict[int, set[tuple[str, str]]] = {}
     for chunk in _chunks(rel_ids):
         for rid, sid, h in session.execute(
-            select(Evidence.relationship_id, Evidence.source_id, Evidence.quote_hash)
-            .where(Evidence.relationship_id.in_(chunk))  # type: ignore[attr-defined]
+            select(Evidence.relationship_id, Evidence.source_id, Evidence.quote_hash).where(
+                Evidence.relationship_id.in_(chunk)
+            )  # type: ignore[attr-defined]
         ):
             found.setdefault(rid, set()).add((sid, h))
     return found

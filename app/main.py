@@ -48,6 +48,7 @@ think tanks) and the dated relationships between them, each backed by verbatim e
   (`2024`, `2024-12`) count as their first day.
 """
 
+
 class RequestGuard:
     """Turns away oversized, over-long or malformed requests before any route runs.
 
@@ -66,8 +67,12 @@ class RequestGuard:
             return
         url_len = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
         if url_len > self.max_url:
-            await problem(414, "URI too long", f"The URL exceeds {self.max_url} bytes "
-                          "(KG_MAX_URL_LENGTH).", slug="uri-too-long")(scope, receive, send)
+            await problem(
+                414,
+                "URI too long",
+                f"The URL exceeds {self.max_url} bytes (KG_MAX_URL_LENGTH).",
+                slug="uri-too-long",
+            )(scope, receive, send)
             return
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
@@ -91,15 +96,22 @@ class RequestGuard:
         if body:
             ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if ctype != b"application/json" and not ctype.endswith(b"+json"):
-                await problem(415, "Unsupported media type",
-                              "Send the body as application/json.",
-                              slug="unsupported-media-type")(scope, receive, send)
+                await problem(
+                    415,
+                    "Unsupported media type",
+                    "Send the body as application/json.",
+                    slug="unsupported-media-type",
+                )(scope, receive, send)
                 return
             error = strict_json_error(bytes(body))
             if error:
-                await problem(422, "Malformed JSON", error, slug="malformed-json",
-                              errors=[{"pointer": "", "in": "body", "message": error}])(
-                    scope, receive, send)
+                await problem(
+                    422,
+                    "Malformed JSON",
+                    error,
+                    slug="malformed-json",
+                    errors=[{"pointer": "", "in": "body", "message": error}],
+                )(scope, receive, send)
                 return
         sent = False
 
@@ -113,11 +125,17 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await problem(413, "Content too large", f"The body exceeds {self.max_body} bytes "
-                      "(KG_MAX_BODY_BYTES).", slug="too-large")(scope, receive, send)
+        await problem(
+            413,
+            "Content too large",
+            f"The body exceeds {self.max_body} bytes (KG_MAX_BODY_BYTES).",
+            slug="too-large",
+        )(scope, receive, send)
+
 
 class _DuplicateKey(ValueError):
     pass
+
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -127,14 +145,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out[k] = v
     return out
 
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         raise ValueError("number out of range")
     return value
 
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
 
 def strict_json_error(body: bytes) -> str | None:
     """Why ``body`` is not strict JSON (None when it is)."""
@@ -143,8 +164,12 @@ def strict_json_error(body: bytes) -> str | None:
     except UnicodeDecodeError:
         return "The body is not valid UTF-8."
     try:
-        json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_finite_float,
-                   parse_constant=_no_constant)
+        json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_float=_finite_float,
+            parse_constant=_no_constant,
+        )
     except _DuplicateKey as exc:
         return f"Duplicate key {str(exc)[:100]!r} in a JSON object."
     except RecursionError:
@@ -155,6 +180,7 @@ def strict_json_error(body: bytes) -> str | None:
             return "Numbers must be finite (no NaN, Infinity or overflow)."
         return "The body is not valid JSON."
     return None
+
 
 class SecurityHeaders:
     """nosniff everywhere; responses to authenticated requests are never cached."""
@@ -179,14 +205,17 @@ class SecurityHeaders:
 
         await self.app(scope, receive, send_with_headers)
 
+
 def _write_keys(settings: Settings) -> list[str]:
     if settings.api_keys:
         return settings.api_keys
     key = generate_key()
     # Shown once, like a notebook token: the operator copies it or sets KG_API_KEYS.
-    print(f"\n  No KG_API_KEYS set; generated a write key for this process:\n    {key}\n",
-          flush=True)
+    print(
+        f"\n  No KG_API_KEYS set; generated a write key for this process:\n    {key}\n", flush=True
+    )
     return [key]
+
 
 _REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
 
@@ -198,17 +227,25 @@ def _install_redoc(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc",
-                              redoc_js_url="/redoc.standalone.js", with_google_fonts=False,
-                              redoc_favicon_url="/static-offline-docs/favicon.png")
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url="/redoc.standalone.js",
+            with_google_fonts=False,
+            redoc_favicon_url="/static-offline-docs/favicon.png",
+        )
 
     @app.get("/redoc.standalone.js", include_in_schema=False)
     def redoc_js() -> Response:
         if "js" not in cache:
             cache["js"] = bundle.read_bytes().replace(
-                _REDOC_LOGO, b"/static-offline-docs/favicon.png")
-        return Response(cache["js"], media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+                _REDOC_LOGO, b"/static-offline-docs/favicon.png"
+            )
+        return Response(
+            cache["js"],
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -242,8 +279,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_tags=[
             {"name": "ingest", "description": "Write batches of sources, actors and ties."},
-            {"name": "actors", "description": "Search actors; read their ties, neighbourhoods, "
-             "proxies, patrons and timelines; keyed writes."},
+            {
+                "name": "actors",
+                "description": "Search actors; read their ties, neighbourhoods, "
+                "proxies, patrons and timelines; keyed writes.",
+            },
             {"name": "graph", "description": "Paths, changes over time, and exports."},
             {"name": "analytics", "description": "Blocs, structural balance and centrality."},
             {"name": "sources", "description": "The documents evidence quotes."},
@@ -268,14 +308,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes, tags=app.openapi_tags)
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = \
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
             Problem.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+        )
         schema["components"]["schemas"].update(
-            Problem.model_json_schema(by_alias=True,
-                                      ref_template="#/components/schemas/{model}")
-            .pop("$defs", {}))
+            Problem.model_json_schema(
+                by_alias=True, ref_template="#/components/schemas/{model}"
+            ).pop("$defs", {})
+        )
         schema["components"]["schemas"]["Problem"].pop("$defs", None)
         for ops in schema["paths"].values():
             for method, op in ops.items():
@@ -287,14 +334,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
-                       max_url=settings.max_url_length)
+    app.add_middleware(
+        RequestGuard, max_body=settings.max_body_bytes, max_url=settings.max_url_length
+    )
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_credentials=True, allow_methods=["*"],
-                           allow_headers=["Authorization", "Content-Type", "If-None-Match"],
-                           expose_headers=["ETag"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag"],
+        )
     app.add_middleware(SecurityHeaders)
     return app
+
 
 app = create_app()

@@ -44,8 +44,9 @@ class ActorName(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     actor_id: str = Field(
-        sa_column=Column(String(200), ForeignKey("actor.id", ondelete="CASCADE"), nullable=False,
-                         index=True)
+        sa_column=Column(
+            String(200), ForeignKey("actor.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     key: str = Field(max_length=300)
     is_alias: bool = Field(default=False)
@@ -67,7 +68,9 @@ class Source(SQLModel, table=True):
 class Relationship(SQLModel, table=True):
     __tablename__ = "relationship"
     __table_args__ = (
-        UniqueConstraint("source_id", "target_id", "type", "valid_from", name="uq_relationship_key"),
+        UniqueConstraint(
+            "source_id", "target_id", "type", "valid_from", name="uq_relationship_key"
+        ),
         Index("ix_relationship_target", "target_id"),
     )
 
@@ -97,12 +100,14 @@ class Evidence(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     relationship_id: int = Field(
-        sa_column=Column(ForeignKey("relationship.id", ondelete="CASCADE"), nullable=False,
-                         index=True)
+        sa_column=Column(
+            ForeignKey("relationship.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     source_id: str = Field(
-        sa_column=Column(String(200), ForeignKey("source.id", ondelete="RESTRICT"), nullable=False,
-                         index=True)
+        sa_column=Column(
+            String(200), ForeignKey("source.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
     )
     quote: str = Field(sa_type=Text)
     quote_hash: str = Field(max_length=64)

@@ -32,69 +32,127 @@ def _budget(settings: Settings) -> Budget:
     return Budget(settings.max_expansions, settings.query_time_budget_s)
 
 
-def actor_ties(store: GraphStore, session: Session, actor_id: str, *,
-               keep: queries.EdgeFilter, direction: queries.Direction | None, limit: int,
-               offset: int) -> dict[str, Any]:
+def actor_ties(
+    store: GraphStore,
+    session: Session,
+    actor_id: str,
+    *,
+    keep: queries.EdgeFilter,
+    direction: queries.Direction | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
     """The actor's ties, each with its counterpart and evidence, in a stable order."""
     with store.read() as kg:
         _need_actor(kg, actor_id)
         found = queries.ties(kg, actor_id, keep=keep, direction=direction)
         refs = {c: _ref(kg, c) for _, c, _ in found}
-        found.sort(key=lambda t: (kg.G.edges[(*kg.ends[t[0]], t[0])]["type"],
-                                  refs[t[1]]["name"], t[0]))
-    page = found[offset: offset + limit]
+        found.sort(
+            key=lambda t: (kg.G.edges[(*kg.ends[t[0]], t[0])]["type"], refs[t[1]]["name"], t[0])
+        )
+    page = found[offset : offset + limit]
     records = relationship_records(session, [rid for rid, _, _ in page])
-    items = [{**records[rid], "counterpart": refs[c], "direction": d}
-             for rid, c, d in page if rid in records]
+    items = [
+        {**records[rid], "counterpart": refs[c], "direction": d}
+        for rid, c, d in page
+        if rid in records
+    ]
     return {"items": items, "total": len(found), "limit": limit, "offset": offset}
 
 
-def actor_neighbourhood(store: GraphStore, session: Session, settings: Settings, actor_id: str,
-                        *, depth: int, keep: queries.EdgeFilter) -> dict[str, Any]:
+def actor_neighbourhood(
+    store: GraphStore,
+    session: Session,
+    settings: Settings,
+    actor_id: str,
+    *,
+    depth: int,
+    keep: queries.EdgeFilter,
+) -> dict[str, Any]:
     """Actors and relationships within ``depth`` hops, capped at the node limit."""
     with store.read() as kg:
         _need_actor(kg, actor_id)
-        hood = queries.neighbourhood(kg, actor_id, depth=depth, keep=keep,
-                                     max_nodes=settings.max_nodes)
+        hood = queries.neighbourhood(
+            kg, actor_id, depth=depth, keep=keep, max_nodes=settings.max_nodes
+        )
         nodes = [_ref(kg, n) for n in hood.nodes]
     records = relationship_records(session, hood.edges)
-    return {"center": actor_id, "depth": depth, "nodes": nodes,
-            "edges": [records[r] for r in hood.edges if r in records],
-            "truncated": hood.truncated}
+    return {
+        "center": actor_id,
+        "depth": depth,
+        "nodes": nodes,
+        "edges": [records[r] for r in hood.edges if r in records],
+        "truncated": hood.truncated,
+    }
 
 
-def find_paths(store: GraphStore, session: Session, settings: Settings, *, source: str,
-               target: str, mode: Mode, k: int, max_hops: int, keep: queries.EdgeFilter,
-               weight: str | None) -> dict[str, Any]:
+def find_paths(
+    store: GraphStore,
+    session: Session,
+    settings: Settings,
+    *,
+    source: str,
+    target: str,
+    mode: Mode,
+    k: int,
+    max_hops: int,
+    keep: queries.EdgeFilter,
+    weight: str | None,
+) -> dict[str, Any]:
     """Up to ``k`` shortest paths, each hop with its relationship and evidence."""
     with store.read() as kg:
         _need_actor(kg, source)
         _need_actor(kg, target)
         result = queries.k_shortest_paths(
-            kg, source, target, mode=mode, k=k, max_hops=max_hops, keep=keep,
-            budget=_budget(settings), weight="confidence" if weight else None,
-            max_region=settings.max_nodes)
+            kg,
+            source,
+            target,
+            mode=mode,
+            k=k,
+            max_hops=max_hops,
+            keep=keep,
+            budget=_budget(settings),
+            weight="confidence" if weight else None,
+            max_region=settings.max_nodes,
+        )
     records = relationship_records(session, [r for p in result.paths for r in p.rels])
     items = []
     for p in result.paths:
         if any(r not in records for r in p.rels):
             continue
-        hops = [{"from": a, "to": b, "relationship": records[r]}
-                for (a, b), r in zip(pairwise(p.nodes), p.rels, strict=True)]
+        hops = [
+            {"from": a, "to": b, "relationship": records[r]}
+            for (a, b), r in zip(pairwise(p.nodes), p.rels, strict=True)
+        ]
         items.append({"length": len(p.rels), "nodes": p.nodes, "hops": hops})
     return {"items": items, "total": len(items), "truncated": result.truncated}
 
 
-def sponsor_chains(store: GraphStore, settings: Settings, actor_id: str, *, upward: bool,
-                   depth: int, keep: queries.EdgeFilter) -> dict[str, Any]:
+def sponsor_chains(
+    store: GraphStore,
+    settings: Settings,
+    actor_id: str,
+    *,
+    upward: bool,
+    depth: int,
+    keep: queries.EdgeFilter,
+) -> dict[str, Any]:
     """Proxies (or patrons) of an actor along ``sponsors`` edges, with depth and chain."""
     with store.read() as kg:
         _need_actor(kg, actor_id)
         reached, truncated = queries.sponsor_chains(
-            kg, actor_id, upward=upward, depth=depth, keep=keep, max_nodes=settings.max_nodes,
-            budget=_budget(settings))
-        items = [{"actor": _ref(kg, r.node), "depth": r.depth, "chain": r.chain,
-                  "relationships": r.rels} for r in reached]
+            kg,
+            actor_id,
+            upward=upward,
+            depth=depth,
+            keep=keep,
+            max_nodes=settings.max_nodes,
+            budget=_budget(settings),
+        )
+        items = [
+            {"actor": _ref(kg, r.node), "depth": r.depth, "chain": r.chain, "relationships": r.rels}
+            for r in reached
+        ]
     return {"items": items, "total": len(items), "truncated": truncated}
 
 
@@ -121,20 +179,28 @@ def timeline(store: GraphStore, session: Session, actor_id: str) -> dict[str, An
 def graph_diff(store: GraphStore, session: Session, start: str, end: str) -> dict[str, Any]:
     """What began, ended, or flipped polarity between two dates."""
     if end < start:
-        raise Invalid("`to` is before `from`.", errors=[
-            {"pointer": "/to", "in": "query", "message": "must not be before `from`"}])
+        raise Invalid(
+            "`to` is before `from`.",
+            errors=[{"pointer": "/to", "in": "query", "message": "must not be before `from`"}],
+        )
     with store.read() as kg:
         d = queries.diff(kg, start, end)
-    records = relationship_records(session, d.began + d.ended +
-                                   [r for *_, rels in d.polarity_changed for r in rels])
+    records = relationship_records(
+        session, d.began + d.ended + [r for *_, rels in d.polarity_changed for r in rels]
+    )
     sign = {1: "positive", -1: "negative"}
     return {
-        "from": start, "to": end,
+        "from": start,
+        "to": end,
         "began": [records[r] for r in d.began if r in records],
         "ended": [records[r] for r in d.ended if r in records],
         "polarity_changed": [
-            {"actors": [u, v], "before": sign[b], "after": sign[a],
-             "relationships": [records[r] for r in rels if r in records]}
+            {
+                "actors": [u, v],
+                "before": sign[b],
+                "after": sign[a],
+                "relationships": [records[r] for r in rels if r in records],
+            }
             for u, v, b, a, rels in d.polarity_changed
         ],
     }
@@ -160,54 +226,84 @@ class AnalyticsCache:
         return value
 
 
-def blocs(store: GraphStore, session: Session, cache: AnalyticsCache,
-          as_of: str | None) -> dict[str, Any]:
+def blocs(
+    store: GraphStore, session: Session, cache: AnalyticsCache, as_of: str | None
+) -> dict[str, Any]:
     """Alliance blocs of the signed graph with the ties that cross them."""
     with store.read() as kg:
         revision = store.revision
-        result = cache.get_or_compute(("blocs", revision, as_of),
-                                      lambda: analytics.blocs(kg, as_of=as_of))
+        result = cache.get_or_compute(
+            ("blocs", revision, as_of), lambda: analytics.blocs(kg, as_of=as_of)
+        )
     records = relationship_records(session, result["crossing"])
-    return {"items": result["items"], "crossing": [records[r] for r in result["crossing"]
-                                                   if r in records],
-            "frustrated": result["frustrated"], "frustration": result["frustration"],
-            "revision": revision}
+    return {
+        "items": result["items"],
+        "crossing": [records[r] for r in result["crossing"] if r in records],
+        "frustrated": result["frustrated"],
+        "frustration": result["frustration"],
+        "revision": revision,
+    }
 
 
-def balance(store: GraphStore, session: Session, settings: Settings, *, as_of: str | None,
-            include_open: bool, limit: int) -> dict[str, Any]:
+def balance(
+    store: GraphStore,
+    session: Session,
+    settings: Settings,
+    *,
+    as_of: str | None,
+    include_open: bool,
+    limit: int,
+) -> dict[str, Any]:
     """Triads that break structural balance, with the tie balance theory implies."""
     with store.read() as kg:
-        result = analytics.balance(kg, as_of=as_of, include_open=include_open,
-                                   budget=_budget(settings), limit=limit)
-    records = relationship_records(session, [r for t in result["items"]
-                                             for r in t["relationships"]])
-    items = [{**t, "relationships": [records[r] for r in t["relationships"] if r in records]}
-             for t in result["items"]]
+        result = analytics.balance(
+            kg, as_of=as_of, include_open=include_open, budget=_budget(settings), limit=limit
+        )
+    records = relationship_records(
+        session, [r for t in result["items"] for r in t["relationships"]]
+    )
+    items = [
+        {**t, "relationships": [records[r] for r in t["relationships"] if r in records]}
+        for t in result["items"]
+    ]
     return {"items": items, "total": result["total"], "truncated": result["truncated"]}
 
 
-def centrality(store: GraphStore, settings: Settings, cache: AnalyticsCache, *, metric: str,
-               top: int, as_of: str | None) -> dict[str, Any]:
+def centrality(
+    store: GraphStore,
+    settings: Settings,
+    cache: AnalyticsCache,
+    *,
+    metric: str,
+    top: int,
+    as_of: str | None,
+) -> dict[str, Any]:
     """The top actors by degree, betweenness or PageRank."""
     with store.read() as kg:
         revision = store.revision
         result = cache.get_or_compute(
             ("centrality", revision, metric, as_of),
-            lambda: analytics.centrality(kg, metric=metric, top=settings.max_page_size,  # type: ignore[arg-type]
-                                         as_of=as_of,
-                                         sample_above=settings.betweenness_sample_above))
-        items = [{"actor": _ref(kg, i["actor"]), "score": i["score"]}
-                 for i in result["items"][:top] if i["actor"] in kg.G]
+            lambda: analytics.centrality(
+                kg,
+                metric=metric,
+                top=settings.max_page_size,  # type: ignore[arg-type]
+                as_of=as_of,
+                sample_above=settings.betweenness_sample_above,
+            ),
+        )
+        items = [
+            {"actor": _ref(kg, i["actor"]), "score": i["score"]}
+            for i in result["items"][:top]
+            if i["actor"] in kg.G
+        ]
     return {**result, "items": items, "revision": revision}
 
 
-def export_graph(store: GraphStore, *, fmt: str, as_of: str | None, types: set[str] | None,
-                 polarity: str | None) -> tuple[str, Iterator[bytes]]:
+def export_graph(
+    store: GraphStore, *, fmt: str, as_of: str | None, types: set[str] | None, polarity: str | None
+) -> tuple[str, Iterator[bytes]]:
     """A media type and a byte stream of the (filtered) graph in ``fmt``."""
     media_type, writer = export.FORMATS[fmt]
     with store.read() as kg:
         H = export.export_graph(kg, as_of=as_of, types=types, polarity=polarity)
     return media_type, writer(H)
-
-

@@ -25,12 +25,20 @@ def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _edge_row(r: Any) -> EdgeRow:
-    return EdgeRow(r.id, r.source_id, r.target_id, r.type, r.valid_from or None, r.valid_to,
-                   r.confidence)
+    return EdgeRow(
+        r.id, r.source_id, r.target_id, r.type, r.valid_from or None, r.valid_to, r.confidence
+    )
 
 
-_EDGE_COLS = (Relationship.id, Relationship.source_id, Relationship.target_id, Relationship.type,
-              Relationship.valid_from, Relationship.valid_to, Relationship.confidence)
+_EDGE_COLS = (
+    Relationship.id,
+    Relationship.source_id,
+    Relationship.target_id,
+    Relationship.type,
+    Relationship.valid_from,
+    Relationship.valid_to,
+    Relationship.confidence,
+)
 
 
 def head_revision(session: Session) -> int:
@@ -61,7 +69,8 @@ class SqlFeed:
             s.connection()
             rows = s.execute(
                 select(Change.revision, Change.actors, Change.relationships)
-                .where(Change.revision > since).order_by(Change.revision)
+                .where(Change.revision > since)
+                .order_by(Change.revision)
             ).all()
             if not rows:
                 return Delta(head=since)
@@ -75,15 +84,15 @@ class SqlFeed:
             delta = Delta(head=rows[-1][0])
             found_nodes: set[str] = set()
             for chunk in _chunks(sorted(actor_ids)):
-                for r in s.execute(select(Actor.id, Actor.name, Actor.kind)
-                                   .where(Actor.id.in_(chunk))):  # type: ignore[attr-defined]
+                for r in s.execute(
+                    select(Actor.id, Actor.name, Actor.kind).where(Actor.id.in_(chunk))
+                ):  # type: ignore[attr-defined]
                     delta.nodes.append(NodeRow(*r))
                     found_nodes.add(r[0])
             delta.removed_nodes = sorted(actor_ids - found_nodes)
             found_edges: set[int] = set()
             for chunk in _chunks(sorted(rel_ids)):
-                for r in s.execute(select(*_EDGE_COLS)
-                                   .where(Relationship.id.in_(chunk))):  # type: ignore[union-attr]
+                for r in s.execute(select(*_EDGE_COLS).where(Relationship.id.in_(chunk))):  # type: ignore[union-attr]
                     delta.edges.append(_edge_row(r))
                     found_edges.add(r[0])
             delta.removed_edges = sorted(rel_ids - found_edges)
@@ -97,8 +106,9 @@ def relationship_records(session: Session, ids: Sequence[int]) -> dict[int, dict
         return out
     evidence: dict[int, list[dict[str, str]]] = defaultdict(list)
     for chunk in _chunks(list(dict.fromkeys(ids))):
-        for rel in session.execute(select(Relationship)
-                                   .where(Relationship.id.in_(chunk))).scalars():  # type: ignore[union-attr]
+        for rel in session.execute(
+            select(Relationship).where(Relationship.id.in_(chunk))
+        ).scalars():  # type: ignore[union-attr]
             out[rel.id] = relationship_record(rel, evidence[rel.id])  # type: ignore[index]
         for rid, src, quote in session.execute(
             select(Evidence.relationship_id, Evidence.source_id, Evidence.quote)

@@ -64,8 +64,9 @@ def _finite(value: float) -> float:
     return value
 
 
-Slug = Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=SLUG_PATTERN,
-                                  examples=["iraq"])]
+Slug = Annotated[
+    StrictStr, Field(min_length=1, max_length=200, pattern=SLUG_PATTERN, examples=["iraq"])
+]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=300), AfterValidator(_line)]
 ShortText = Annotated[StrictStr, Field(min_length=1, max_length=500), AfterValidator(_line)]
 LongText = Annotated[StrictStr, Field(max_length=10_000), AfterValidator(_para)]
@@ -73,8 +74,12 @@ DocumentText = Annotated[StrictStr, Field(max_length=2_000_000), AfterValidator(
 Quote = Annotated[StrictStr, Field(min_length=1, max_length=2_000), AfterValidator(_para)]
 PartialDate = Annotated[
     StrictStr,
-    Field(pattern=DATE_PATTERN, max_length=10, examples=["2024-12"],
-          description="ISO date, or a partial one (`2024`, `2024-12`) that keeps its precision."),
+    Field(
+        pattern=DATE_PATTERN,
+        max_length=10,
+        examples=["2024-12"],
+        description="ISO date, or a partial one (`2024`, `2024-12`) that keeps its precision.",
+    ),
     AfterValidator(_partial_date),
 ]
 Confidence = Annotated[StrictFloat | StrictInt, Field(ge=0, le=1), AfterValidator(_finite)]
@@ -82,8 +87,13 @@ Aliases = Annotated[list[Name], Field(max_length=100), AfterValidator(_unique)]
 Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$", examples=["IQ"])]
 HttpUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
 AttrKey = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-AttrScalar = Annotated[StrictStr, Field(max_length=2000), AfterValidator(_para)] | StrictBool | \
-    StrictInt | Annotated[StrictFloat, AfterValidator(_finite)] | None
+AttrScalar = (
+    Annotated[StrictStr, Field(max_length=2000), AfterValidator(_para)]
+    | StrictBool
+    | StrictInt
+    | Annotated[StrictFloat, AfterValidator(_finite)]
+    | None
+)
 AttrValue = AttrScalar | Annotated[list[AttrScalar], Field(max_length=100)]
 Attributes = Annotated[dict[AttrKey, AttrValue], Field(max_length=50)]
 

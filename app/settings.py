@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     )
     query_time_budget_s: float = Field(default=2.0, gt=0, description="Wall-clock cap per query.")
     betweenness_sample_above: int = Field(
-        default=500, ge=10, description="Above this many nodes betweenness samples this many sources."
+        default=500,
+        ge=10,
+        description="Above this many nodes betweenness samples this many sources.",
     )
     busy_timeout_ms: int = Field(default=5_000, ge=0)
 

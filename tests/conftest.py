@@ -46,8 +46,7 @@ def db_url(tmp_path: Path) -> str:
 
 
 def make_settings(db_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": db_url, "api_keys": [WRITE_KEY],
-                                 "seed": False}
+    values: dict[str, object] = {"database_url": db_url, "api_keys": [WRITE_KEY], "seed": False}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -75,8 +74,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         try:
             reset_postgres(PG_URL)
         except Exception as exc:
-            pytest.exit(f"KG_DATABASE_URL points at PostgreSQL, which is unreachable: {exc}",
-                        returncode=3)
+            pytest.exit(
+                f"KG_DATABASE_URL points at PostgreSQL, which is unreachable: {exc}", returncode=3
+            )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -23,16 +23,24 @@ class Bloc(BaseModel):
 class Blocs(BaseModel):
     items: list[Bloc]
     crossing: list[RelationshipRead] = Field(description="Signed ties between different blocs.")
-    frustrated: list[int] = Field(description="Ids of ties that contradict the partition: "
-                                  "positive between blocs or negative inside one.")
+    frustrated: list[int] = Field(
+        description="Ids of ties that contradict the partition: "
+        "positive between blocs or negative inside one."
+    )
     frustration: int
     revision: int
 
 
-@router.get("/blocs", response_model=Blocs, summary="Alliance blocs",
-            operation_id="get_blocs", responses=problems(304, 401, 422))
-def blocs(session: SessionDep, store: StoreDep, cache: CacheDep, as_of: AsOf = None
-          ) -> dict[str, Any]:
+@router.get(
+    "/blocs",
+    response_model=Blocs,
+    summary="Alliance blocs",
+    operation_id="get_blocs",
+    responses=problems(304, 401, 422),
+)
+def blocs(
+    session: SessionDep, store: StoreDep, cache: CacheDep, as_of: AsOf = None
+) -> dict[str, Any]:
     """Groups of actors held together by positive ties and set apart by negative ones:
     Louvain communities of the positive ties, refined node by node to lower the number of
     frustrated ties. Computed once per graph revision and date, never stored as fact."""
@@ -58,19 +66,37 @@ class Triads(BaseModel):
     truncated: bool
 
 
-@router.get("/balance", response_model=Triads, summary="Structural balance",
-            operation_id="get_balance", responses=problems(304, 401, 422))
+@router.get(
+    "/balance",
+    response_model=Triads,
+    summary="Structural balance",
+    operation_id="get_balance",
+    responses=problems(304, 401, 422),
+)
 def balance(
-    session: SessionDep, store: StoreDep, settings: SettingsDep, as_of: AsOf = None,
-    include_open: Annotated[bool, Query(description="Also list open triads (a–b–c with no "
-                                        "a–c tie) and the tie balance implies for them.")]
-    = False,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    as_of: AsOf = None,
+    include_open: Annotated[
+        bool,
+        Query(
+            description="Also list open triads (a–b–c with no "
+            "a–c tie) and the tie balance implies for them."
+        ),
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Triads whose signs break structural balance ("the enemy of my enemy is my friend"),
     each with its relationships and the tie balance theory implies: derived, never stored."""
-    return reads.balance(store, session, settings, as_of=as_of.isoformat() if as_of else None,
-                         include_open=include_open, limit=limit)
+    return reads.balance(
+        store,
+        session,
+        settings,
+        as_of=as_of.isoformat() if as_of else None,
+        include_open=include_open,
+        limit=limit,
+    )
 
 
 class Score(BaseModel):
@@ -81,20 +107,30 @@ class Score(BaseModel):
 class Centrality(BaseModel):
     metric: str
     items: list[Score]
-    sampled: bool = Field(description="True when betweenness sampled its sources "
-                          "(above KG_BETWEENNESS_SAMPLE_ABOVE nodes).")
+    sampled: bool = Field(
+        description="True when betweenness sampled its sources "
+        "(above KG_BETWEENNESS_SAMPLE_ABOVE nodes)."
+    )
     nodes: int
     revision: int
 
 
-@router.get("/centrality", response_model=Centrality, summary="Brokers and hubs",
-            operation_id="get_centrality", responses=problems(304, 401, 422))
+@router.get(
+    "/centrality",
+    response_model=Centrality,
+    summary="Brokers and hubs",
+    operation_id="get_centrality",
+    responses=problems(304, 401, 422),
+)
 def centrality(
-    store: StoreDep, settings: SettingsDep, cache: CacheDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    cache: CacheDep,
     metric: Annotated[Literal["degree", "betweenness", "pagerank"], Query()] = "degree",
     top: Annotated[int, Query(ge=1, le=500)] = 10,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """The `top` actors by degree, betweenness (brokers) or PageRank (hubs), highest first."""
-    return reads.centrality(store, settings, cache, metric=metric, top=top,
-                            as_of=as_of.isoformat() if as_of else None)
+    return reads.centrality(
+        store, settings, cache, metric=metric, top=top, as_of=as_of.isoformat() if as_of else None
+    )

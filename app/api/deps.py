@@ -75,8 +75,9 @@ class Caller:
 
 def _reject_query_keys(request: Request) -> None:
     if _QUERY_KEY_NAMES & {k.lower() for k in request.query_params}:
-        raise Unauthorized("API keys are not accepted in the query string; send "
-                           "`Authorization: Bearer <key>`.")
+        raise Unauthorized(
+            "API keys are not accepted in the query string; send `Authorization: Bearer <key>`."
+        )
 
 
 def _caller(request: Request, creds: HTTPAuthorizationCredentials | None) -> Caller | None:
@@ -90,9 +91,9 @@ def _caller(request: Request, creds: HTTPAuthorizationCredentials | None) -> Cal
     return Caller(key_id(key_digest(creds.credentials)), role)
 
 
-def require_writer(request: Request,
-                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                   ) -> Caller:
+def require_writer(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Caller:
     """A caller holding a write key; 401 without a valid key, 403 for a read-only key."""
     caller = _caller(request, creds)
     if caller is None:
@@ -102,9 +103,9 @@ def require_writer(request: Request,
     return caller
 
 
-def require_reader(request: Request,
-                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                   ) -> Caller | None:
+def require_reader(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Caller | None:
     """When KG_READ_KEYS is set, reads need a read or write key too."""
     settings: Settings = request.app.state.settings
     caller = _caller(request, creds)
@@ -142,6 +143,8 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         if code == 304:
             out[code] = {"description": _DESCRIPTIONS[code]}
             continue
-        out[code] = {"description": _DESCRIPTIONS[code],
-                     "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+        out[code] = {
+            "description": _DESCRIPTIONS[code],
+            "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+        }
     return out

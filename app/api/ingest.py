@@ -23,8 +23,11 @@ from app.seed import example_batch
 from app.text import slugify
 
 _ITEM = re.compile(r"^/(sources|actors|relationships)/(\d+)")
-_MODELS: dict[str, type[BaseModel]] = {"sources": SourceIn, "actors": ActorIn,
-                                       "relationships": RelationshipIn}
+_MODELS: dict[str, type[BaseModel]] = {
+    "sources": SourceIn,
+    "actors": ActorIn,
+    "relationships": RelationshipIn,
+}
 
 
 _ANY = "*"  # stands for "any id": an item whose id could not be read
@@ -50,8 +53,9 @@ def _unjudgeable(error: dict[str, Any], meant: dict[str, set[str]]) -> bool:
     return False
 
 
-def _all_errors(request: Request, raw: Any, schema_errors: list[dict[str, Any]]
-                ) -> list[dict[str, Any]]:
+def _all_errors(
+    request: Request, raw: Any, schema_errors: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Schema errors plus the reference errors of the items that did parse, so one 422 names
     every bad item, not just the first kind found."""
     if not isinstance(raw, dict):
@@ -74,12 +78,12 @@ def _all_errors(request: Request, raw: Any, schema_errors: list[dict[str, Any]]
                     meant[kind] |= _meant_ids(item)
     batch = Batch.model_construct(**valid)
     with read_session(request.app.state.engine) as session:
-        found = reference_errors(session, batch, other_actors=meant["actors"],
-                                 other_sources=meant["sources"])
+        found = reference_errors(
+            session, batch, other_actors=meant["actors"], other_sources=meant["sources"]
+        )
     found = [e for e in found if not _unjudgeable(e, meant)]
     for err in found:
-        err["pointer"] = _ITEM.sub(
-            lambda m: f"/{m[1]}/{index[m[1]][int(m[2])]}", err["pointer"])
+        err["pointer"] = _ITEM.sub(lambda m: f"/{m[1]}/{index[m[1]][int(m[2])]}", err["pointer"])
     return schema_errors + found
 
 
@@ -99,8 +103,9 @@ class IngestRoute(APIRoute):
                 except ValueError:
                     raise exc from None
                 errors = await run_in_threadpool(_all_errors, request, raw, errors)
-                raise Invalid(f"{len(errors)} invalid item(s); nothing was written",
-                              errors=errors) from None
+                raise Invalid(
+                    f"{len(errors)} invalid item(s); nothing was written", errors=errors
+                ) from None
 
         return route
 
@@ -108,15 +113,29 @@ class IngestRoute(APIRoute):
 router = APIRouter(prefix="/v1", tags=["ingest"], route_class=IngestRoute)
 
 
-@router.post("/ingest", response_model=IngestResult, summary="Ingest a batch",
-             operation_id="ingest_batch",
-             responses=problems(401, 403, 413, 415, 422, 503))
+@router.post(
+    "/ingest",
+    response_model=IngestResult,
+    summary="Ingest a batch",
+    operation_id="ingest_batch",
+    responses=problems(401, 403, 413, 415, 422, 503),
+)
 def ingest(
-    engine: EngineDep, store: StoreDep, settings: SettingsDep, caller: WriterDep,
-    batch: Annotated[Batch, Body(openapi_examples={"seed": {
-        "summary": "Part of the seed graph",
-        "value": example_batch(),
-    }})],
+    engine: EngineDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    caller: WriterDep,
+    batch: Annotated[
+        Batch,
+        Body(
+            openapi_examples={
+                "seed": {
+                    "summary": "Part of the seed graph",
+                    "value": example_batch(),
+                }
+            }
+        ),
+    ],
 ) -> dict[str, Any]:
     """Upsert sources, actors and relationships in one transaction.
 
@@ -129,5 +148,6 @@ def ingest(
       pointer (e.g. `/relationships/3/target`). Re-sending a batch changes nothing.
 
     The reply counts what was created, updated or unchanged, and gives the new revision."""
-    return ingest_batch(engine, store, batch, key_id=caller.key_id,
-                        max_items=settings.max_batch_items)
+    return ingest_batch(
+        engine, store, batch, key_id=caller.key_id, max_items=settings.max_batch_items
+    )

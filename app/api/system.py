@@ -19,18 +19,28 @@ router = APIRouter()
 open_router = APIRouter()
 
 
-@open_router.get("/health", response_model=Health, tags=["service"], summary="Liveness and readiness",
-            operation_id="health", responses=problems(503))
+@open_router.get(
+    "/health",
+    response_model=Health,
+    tags=["service"],
+    summary="Liveness and readiness",
+    operation_id="health",
+    responses=problems(503),
+)
 def health(session: SessionDep, store: StoreDep) -> dict[str, Any]:
     """`ok` when the database answers; also the graph revision this process serves."""
     session.execute(text("SELECT 1"))
-    return {"status": "ok", "revision": store.revision,
-            "database": session.get_bind().dialect.name}
+    return {"status": "ok", "revision": store.revision, "database": session.get_bind().dialect.name}
 
 
-@router.get("/v1/revision", response_model=Revision, tags=["service"],
-            summary="Current graph revision", operation_id="get_revision",
-            responses=problems(304, 401))
+@router.get(
+    "/v1/revision",
+    response_model=Revision,
+    tags=["service"],
+    summary="Current graph revision",
+    operation_id="get_revision",
+    responses=problems(304, 401),
+)
 def revision(store: StoreDep) -> dict[str, int]:
     """The revision of the graph: it grows by one with every committed write. Graph responses
     carry an `ETag` derived from it and answer `If-None-Match` with 304."""
@@ -54,44 +64,85 @@ class ChangePage(BaseModel):
     next_since: int
 
 
-@router.get("/v1/changes", response_model=ChangePage, tags=["service"],
-            summary="Change log after a revision", operation_id="list_changes",
-            responses=problems(401, 422))
+@router.get(
+    "/v1/changes",
+    response_model=ChangePage,
+    tags=["service"],
+    summary="Change log after a revision",
+    operation_id="list_changes",
+    responses=problems(401, 422),
+)
 def changes(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep,
+    settings: SettingsDep,
     since: Annotated[int, Query(ge=0, description="Return changes after this revision.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """What was written after `since`: the revision, when, by which key id (never the key),
     and the ids of the actors, relationships and sources touched. Poll with `since` set to the
     last `next_since` to follow the graph (replicas, audit, live frontends)."""
-    rows = session.execute(select(Change).where(col(Change.revision) > since)
-                           .order_by(col(Change.revision)).limit(limit)).scalars().all()
+    rows = (
+        session.execute(
+            select(Change)
+            .where(col(Change.revision) > since)
+            .order_by(col(Change.revision))
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     items = [{**r.model_dump(), "at": r.at.isoformat()} for r in rows]
-    return {"items": items, "total": len(items),
-            "next_since": items[-1]["revision"] if items else since}
+    return {
+        "items": items,
+        "total": len(items),
+        "next_since": items[-1]["revision"] if items else since,
+    }
 
 
-@router.get("/v1/sources", response_model=Page[SourceRead], tags=["sources"],
-            summary="List sources", operation_id="list_sources", responses=problems(401, 422))
+@router.get(
+    "/v1/sources",
+    response_model=Page[SourceRead],
+    tags=["sources"],
+    summary="List sources",
+    operation_id="list_sources",
+    responses=problems(401, 422),
+)
 def list_sources(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """The documents evidence quotes, newest first (without their text)."""
-    rows = session.execute(select(Source).order_by(col(Source.published).desc(), col(Source.id))
-                           .limit(limit).offset(offset)).scalars().all()
+    rows = (
+        session.execute(
+            select(Source)
+            .order_by(col(Source.published).desc(), col(Source.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
     total = session.execute(select(func.count()).select_from(Source)).scalar_one()
-    items = [SourceRead(**r.model_dump(exclude={"text"}), has_text=r.text is not None)
-             .model_dump() for r in rows]
+    items = [
+        SourceRead(**r.model_dump(exclude={"text"}), has_text=r.text is not None).model_dump()
+        for r in rows
+    ]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/v1/sources/{source_id}", response_model=SourceFull, tags=["sources"],
-            summary="Get a source", operation_id="get_source", responses=problems(401, 404, 422))
-def read_source(session: SessionDep,
-                source_id: Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9-]*$")]) -> dict[str, Any]:
+@router.get(
+    "/v1/sources/{source_id}",
+    response_model=SourceFull,
+    tags=["sources"],
+    summary="Get a source",
+    operation_id="get_source",
+    responses=problems(401, 404, 422),
+)
+def read_source(
+    session: SessionDep,
+    source_id: Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9-]*$")],
+) -> dict[str, Any]:
     """One source with its full text, where it was given."""
     s = get_source(session, source_id)
     return {**s.model_dump(), "has_text": s.text is not None}

@@ -343,8 +343,10 @@ def balance(
     gen = triads()
     kept = heapq.nsmallest(limit, gen, key=lambda t: t[0])
     deque(gen, maxlen=0)  # count the rest (nsmallest stops early when limit is 0)
-    items = [_closed_item(S, actors) if centre is None else _open_item(S, actors, centre)
-             for actors, centre in kept]
+    items = [
+        _closed_item(S, actors) if centre is None else _open_item(S, actors, centre)
+        for actors, centre in kept
+    ]
     return {"items": items, "total": found, "truncated": budget.truncated}
 
 

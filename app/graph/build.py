@@ -97,8 +97,15 @@ class KG:
             if old_type != row.type:
                 self.remove_edge(row.id)
         new = row.id not in self.ends
-        self.G.add_edge(row.source, row.target, key=row.id, type=row.type, vf=row.valid_from,
-                        vt=row.valid_to, conf=row.confidence)
+        self.G.add_edge(
+            row.source,
+            row.target,
+            key=row.id,
+            type=row.type,
+            vf=row.valid_from,
+            vt=row.valid_to,
+            conf=row.confidence,
+        )
         if new:
             self.ends[row.id] = (row.source, row.target)
             mode_graph = self._mode_graph(row.type)
@@ -135,9 +142,9 @@ class KG:
             for rid, data in keyed.items():
                 yield u, node, rid, data
 
-    def neighbours(self, mode: Mode, node: str, *, reverse: bool = False) -> Iterator[
-        tuple[str, int, dict[str, Any]]
-    ]:
+    def neighbours(
+        self, mode: Mode, node: str, *, reverse: bool = False
+    ) -> Iterator[tuple[str, int, dict[str, Any]]]:
         """(neighbour, relationship id, edge data) pairs a walk in ``mode`` may take from ``node``.
 
         ``reverse`` walks edges backwards; it only matters for the directed proxy mode.

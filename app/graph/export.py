@@ -139,9 +139,7 @@ def _array(items: Iterable[Any]) -> Iterator[bytes]:
 
 def _json_attrs(attrs: dict[str, Any], *, skip: tuple[str, ...]) -> dict[str, Any]:
     """Attributes for JSON: open dates ("") become null, names in ``skip`` are dropped."""
-    return {
-        k: None if k in _DATES and v == "" else v for k, v in attrs.items() if k not in skip
-    }
+    return {k: None if k in _DATES and v == "" else v for k, v in attrs.items() if k not in skip}
 
 
 def _edges(H: nx.Graph[Any]) -> Iterator[tuple[Any, Any, Any, dict[str, Any]]]:
@@ -177,8 +175,12 @@ def iter_node_link(H: nx.Graph[Any]) -> Iterator[bytes]:
         yield b',"links":'
         skip = ("source", "target", "key")
         yield from _array(
-            {"source": u, "target": v, **({} if k is None else {"key": k}),
-             **_json_attrs(d, skip=skip)}
+            {
+                "source": u,
+                "target": v,
+                **({} if k is None else {"key": k}),
+                **_json_attrs(d, skip=skip),
+            }
             for u, v, k, d in _edges(H)
         )
         yield b"}"
@@ -213,8 +215,15 @@ def iter_cytoscape(H: nx.MultiDiGraph[Any]) -> Iterator[bytes]:
         yield b',"edges":'
         skip = ("id", "source", "target", "relationship")
         yield from _array(
-            {"data": {"id": f"r{k}", "source": u, "target": v, "relationship": k,
-                      **_json_attrs(d, skip=skip)}}
+            {
+                "data": {
+                    "id": f"r{k}",
+                    "source": u,
+                    "target": v,
+                    "relationship": k,
+                    **_json_attrs(d, skip=skip),
+                }
+            }
             for u, v, k, d in H.edges(keys=True, data=True)
         )
         yield b"}}"

@@ -33,8 +33,13 @@ def _need(kg: KG, *nodes: str) -> None:
             raise UnknownNode(n)
 
 
-def edge_filter(*, as_of: str | None = None, types: set[str] | None = None,
-                polarity: str | None = None, min_confidence: float | None = None) -> EdgeFilter:
+def edge_filter(
+    *,
+    as_of: str | None = None,
+    types: set[str] | None = None,
+    polarity: str | None = None,
+    min_confidence: float | None = None,
+) -> EdgeFilter:
     """A predicate on edge data combining the usual query filters."""
 
     def keep(data: dict[str, Any]) -> bool:
@@ -48,8 +53,9 @@ def edge_filter(*, as_of: str | None = None, types: set[str] | None = None,
     return keep
 
 
-def ties(kg: KG, node: str, *, keep: EdgeFilter, direction: Direction | None = None
-         ) -> list[tuple[int, str, Direction]]:
+def ties(
+    kg: KG, node: str, *, keep: EdgeFilter, direction: Direction | None = None
+) -> list[tuple[int, str, Direction]]:
     """(relationship id, counterpart, direction) for each tie of ``node`` that ``keep`` admits.
 
     With ``direction`` "out" or "in", directed ties leaving or entering the node are kept, and
@@ -76,8 +82,9 @@ class Neighbourhood:
     truncated: bool
 
 
-def neighbourhood(kg: KG, node: str, *, depth: int, keep: EdgeFilter, max_nodes: int
-                  ) -> Neighbourhood:
+def neighbourhood(
+    kg: KG, node: str, *, depth: int, keep: EdgeFilter, max_nodes: int
+) -> Neighbourhood:
     """Actors within ``depth`` hops of ``node`` (either direction) and the edges among them.
 
     Breadth-first, nearest first; stops at ``max_nodes`` and says so.
@@ -127,8 +134,9 @@ def _edge_keep(keep: EdgeFilter | None, data: dict[str, Any]) -> bool:
     return keep is None or keep(data)
 
 
-def _bfs_distances(kg: KG, start: str, mode: Mode, *, reverse: bool, cutoff: int,
-                   keep: EdgeFilter, budget: Budget) -> dict[str, int]:
+def _bfs_distances(
+    kg: KG, start: str, mode: Mode, *, reverse: bool, cutoff: int, keep: EdgeFilter, budget: Budget
+) -> dict[str, int]:
     dist = {start: 0}
     frontier = deque([start])
     while frontier:
@@ -143,9 +151,19 @@ def _bfs_distances(kg: KG, start: str, mode: Mode, *, reverse: bool, cutoff: int
     return dist
 
 
-def k_shortest_paths(kg: KG, source: str, target: str, *, mode: Mode, k: int, max_hops: int,
-                     keep: EdgeFilter, budget: Budget, weight: Literal["confidence"] | None = None,
-                     max_region: int = 5_000) -> PathResult:
+def k_shortest_paths(
+    kg: KG,
+    source: str,
+    target: str,
+    *,
+    mode: Mode,
+    k: int,
+    max_hops: int,
+    keep: EdgeFilter,
+    budget: Budget,
+    weight: Literal["confidence"] | None = None,
+    max_region: int = 5_000,
+) -> PathResult:
     """Up to ``k`` simple paths from ``source`` to ``target`` in ``mode``, shortest first.
 
     The search is bounded by work, not by results:
@@ -182,14 +200,17 @@ def k_shortest_paths(kg: KG, source: str, target: str, *, mode: Mode, k: int, ma
         return result
     directed = mode == "proxy"
     try:
-        to_target = _bfs_distances(kg, target, mode, reverse=True, cutoff=max_hops, keep=keep,
-                                   budget=budget)
+        to_target = _bfs_distances(
+            kg, target, mode, reverse=True, cutoff=max_hops, keep=keep, budget=budget
+        )
         if source not in to_target:
             return result
-        from_source = _bfs_distances(kg, source, mode, reverse=False,
-                                     cutoff=max_hops - 1, keep=keep, budget=budget)
-        region = [n for n, d in from_source.items()
-                  if n in to_target and d + to_target[n] <= max_hops]
+        from_source = _bfs_distances(
+            kg, source, mode, reverse=False, cutoff=max_hops - 1, keep=keep, budget=budget
+        )
+        region = [
+            n for n, d in from_source.items() if n in to_target and d + to_target[n] <= max_hops
+        ]
         if len(region) > max_region:
             # Keep the nodes closest to a shortest path; the answer says it is partial.
             region.sort(key=lambda n: (from_source[n] + to_target[n], n))
@@ -208,10 +229,10 @@ def k_shortest_paths(kg: KG, source: str, target: str, *, mode: Mode, k: int, ma
                 conf = data["conf"]
                 cur = H.get_edge_data(u, v)
                 if cur is None or conf > cur["conf"]:
-                    H.add_edge(u, v, rid=rid, conf=conf,
-                               cost=-math.log(max(conf, 1e-9)) + 1e-9)
-        paths = nx.shortest_simple_paths(H, source, target,
-                                         weight="cost" if weight == "confidence" else None)
+                    H.add_edge(u, v, rid=rid, conf=conf, cost=-math.log(max(conf, 1e-9)) + 1e-9)
+        paths = nx.shortest_simple_paths(
+            H, source, target, weight="cost" if weight == "confidence" else None
+        )
         for nodes in paths:
             budget.spend(len(H))
             if len(nodes) - 1 > max_hops:
@@ -237,8 +258,9 @@ class Reached:
     rels: list[int]
 
 
-def sponsor_chains(kg: KG, node: str, *, upward: bool, depth: int, keep: EdgeFilter,
-                   max_nodes: int, budget: Budget) -> tuple[list[Reached], bool]:
+def sponsor_chains(
+    kg: KG, node: str, *, upward: bool, depth: int, keep: EdgeFilter, max_nodes: int, budget: Budget
+) -> tuple[list[Reached], bool]:
     """Actors reachable along ``sponsors`` edges: proxies (downward) or patrons (upward).
 
     Breadth-first, so each actor comes with its shortest chain from ``node``. Returns the
@@ -321,7 +343,8 @@ def diff(kg: KG, start: str, end: str) -> Diff:
     for u, v in sorted(pairs):
         before, after = net_sign(kg, u, v, start), net_sign(kg, u, v, end)
         if before and after and before != after:
-            rels = sorted(rid for a, b in ((u, v), (v, u))
-                          for rid in kg.G._succ.get(a, {}).get(b, {}))
+            rels = sorted(
+                rid for a, b in ((u, v), (v, u)) for rid in kg.G._succ.get(a, {}).get(b, {})
+            )
             flips.append((u, v, before, after, rels))
     return Diff(sorted(began), sorted(ended), flips)

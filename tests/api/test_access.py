@@ -41,8 +41,9 @@ def test_a_read_key_on_a_write_route_is_403(locked: TestClient) -> None:
 def test_keys_in_the_query_string_are_refused(locked: TestClient) -> None:
     r = locked.get("/v1/actors/iran", params={"api_key": READ_KEY})
     assert r.status_code == 401
-    r = locked.put("/v1/actors/oman", params={"token": WRITE_KEY},
-                   json={"name": "Oman", "kind": "state"})
+    r = locked.put(
+        "/v1/actors/oman", params={"token": WRITE_KEY}, json={"name": "Oman", "kind": "state"}
+    )
     assert r.status_code == 401
 
 

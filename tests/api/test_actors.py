@@ -70,15 +70,19 @@ def test_search_by_alias_finds_the_actor(seeded: TestClient) -> None:
     assert page["items"][0]["rank"] == 1
 
 
-@pytest.mark.parametrize(("q", "expected"), [
-    ("100%", ["hundred-percent"]),
-    ("a_b", ["a-underscore-b"]),
-    ("%", ["hundred-percent"]),
-    ("_", ["a-underscore-b"]),
-    ("k\\s", ["back-slash"]),
-])
-def test_like_metacharacters_in_search_are_literal(client: TestClient, q: str,
-                                                   expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("100%", ["hundred-percent"]),
+        ("a_b", ["a-underscore-b"]),
+        ("%", ["hundred-percent"]),
+        ("_", ["a-underscore-b"]),
+        ("k\\s", ["back-slash"]),
+    ],
+)
+def test_like_metacharacters_in_search_are_literal(
+    client: TestClient, q: str, expected: list[str]
+) -> None:
     add_actors(
         client,
         {"id": "hundred-percent", "name": "100% Group", "kind": "organization"},
@@ -105,7 +109,9 @@ def test_kind_filter_keeps_only_that_kind(seeded: TestClient) -> None:
     assert {a["kind"] for a in people["items"]} == {"person"}
     assert people["total"] == len(people["items"]) < everything["total"]
     assert set(ids(search(seeded, kind="think_tank"))) == {
-        "iraqi-political-thinking-centre", "political-decision-think-tank"}
+        "iraqi-political-thinking-centre",
+        "political-decision-think-tank",
+    }
 
 
 def test_unknown_kind_filter_is_422(seeded: TestClient) -> None:
@@ -133,8 +139,9 @@ def test_paging_a_search_keeps_the_ranking(seeded: TestClient) -> None:
     assert paged == full[:6]
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 10000}, {"limit": "ten"},
-                                    {"offset": -1}, {"limit": -5}])
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 10000}, {"limit": "ten"}, {"offset": -1}, {"limit": -5}]
+)
 def test_out_of_range_paging_is_422(seeded: TestClient, params: dict[str, Any]) -> None:
     r = seeded.get("/v1/actors", params=params)
     assert r.status_code == 422
@@ -150,7 +157,11 @@ def test_get_actor_returns_the_record(seeded: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert (body["id"], body["name"], body["kind"], body["country"]) == (
-        "houthis", "Houthis", "armed_group", "YE")
+        "houthis",
+        "Houthis",
+        "armed_group",
+        "YE",
+    )
     assert "Ansar Allah" in body["aliases"]
 
 
@@ -167,8 +178,14 @@ def test_get_unknown_actor_is_404_naming_it(seeded: TestClient) -> None:
 
 
 def test_put_creates_then_replaces_the_actor(client: TestClient) -> None:
-    first = {"name": "Zeta Council", "kind": "political_group", "aliases": ["Zeta"],
-             "country": "IQ", "description": "A council.", "attributes": {"founded": 2020}}
+    first = {
+        "name": "Zeta Council",
+        "kind": "political_group",
+        "aliases": ["Zeta"],
+        "country": "IQ",
+        "description": "A council.",
+        "attributes": {"founded": 2020},
+    }
     r = client.put("/v1/actors/zeta", json=first, headers=AUTH)
     assert r.status_code == 201, r.text
     assert {k: r.json()[k] for k in first} == first
@@ -179,23 +196,29 @@ def test_put_creates_then_replaces_the_actor(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     got = client.get("/v1/actors/zeta").json()
     # A PUT replaces every field: what was not sent is back to its default.
-    assert (got["name"], got["kind"], got["aliases"], got["country"], got["description"],
-            got["attributes"]) == ("Zeta Assembly", "organization", [], None, None, {})
+    assert (
+        got["name"],
+        got["kind"],
+        got["aliases"],
+        got["country"],
+        got["description"],
+        got["attributes"],
+    ) == ("Zeta Assembly", "organization", [], None, None, {})
     assert search(client, q="zeta council")["total"] == 0
     assert ids(search(client, q="zeta assembly")) == ["zeta"]
 
 
 def test_put_with_an_invalid_body_is_422_and_creates_nothing(client: TestClient) -> None:
-    r = client.put("/v1/actors/zeta", json={"name": "Zeta", "kind": "empire", "id": "zeta"},
-                   headers=AUTH)
+    r = client.put(
+        "/v1/actors/zeta", json={"name": "Zeta", "kind": "empire", "id": "zeta"}, headers=AUTH
+    )
     assert r.status_code == 422
     assert {e["pointer"] for e in r.json()["errors"]} == {"/kind", "/id"}
     assert client.get("/v1/actors/zeta").status_code == 404
 
 
 def test_put_with_a_non_slug_id_is_422(client: TestClient) -> None:
-    r = client.put("/v1/actors/Zeta_Council", json={"name": "Zeta", "kind": "state"},
-                   headers=AUTH)
+    r = client.put("/v1/actors/Zeta_Council", json={"name": "Zeta", "kind": "state"}, headers=AUTH)
     assert r.status_code == 422
     assert revision(client) == 0
 
@@ -264,8 +287,9 @@ def test_delete_actor_without_relationships_is_204(client: TestClient) -> None:
     assert client.delete("/v1/actors/zeta", headers=AUTH).status_code == 404
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": "Basic dGVzdDp0ZXN0"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dGVzdDp0ZXN0"}]
+)
 def test_delete_without_a_valid_key_is_401(seeded: TestClient, headers: dict[str, str]) -> None:
     r = seeded.delete("/v1/actors/hamas", params={"cascade": "true"}, headers=headers)
     assert r.status_code == 401
@@ -273,10 +297,12 @@ def test_delete_without_a_valid_key_is_401(seeded: TestClient, headers: dict[str
     assert seeded.get("/v1/actors/hamas").status_code == 200
 
 
-@pytest.mark.parametrize(("method", "body"), [("put", {"name": "X", "kind": "state"}),
-                                              ("patch", {"description": "x"})])
-def test_put_and_patch_without_a_key_are_401(seeded: TestClient, method: str,
-                                             body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "body"), [("put", {"name": "X", "kind": "state"}), ("patch", {"description": "x"})]
+)
+def test_put_and_patch_without_a_key_are_401(
+    seeded: TestClient, method: str, body: dict[str, Any]
+) -> None:
     r = seeded.request(method.upper(), "/v1/actors/hamas", json=body)
     assert r.status_code == 401
     assert seeded.get("/v1/actors/hamas").json()["name"] == "Hamas"
@@ -304,8 +330,9 @@ def test_a_write_that_changes_nothing_keeps_the_revision(client: TestClient) -> 
 
 
 def test_timestamps_carry_a_utc_offset_when_read_back(client: TestClient) -> None:
-    created = client.put("/v1/actors/zeta", json={"name": "Zeta", "kind": "state"},
-                         headers=AUTH).json()
+    created = client.put(
+        "/v1/actors/zeta", json={"name": "Zeta", "kind": "state"}, headers=AUTH
+    ).json()
     got = client.get("/v1/actors/zeta").json()
     for field in ("created_at", "updated_at"):
         assert datetime.fromisoformat(got[field]).utcoffset() is not None, got[field]
@@ -326,8 +353,10 @@ def test_405_allow_header_lists_every_method_of_the_resource(seeded: TestClient)
     assert {"GET", "PUT", "PATCH", "DELETE"} <= allowed
 
 
-@pytest.mark.parametrize("path", ["/v1/actors/iraq", "/v1/actors?q=iraq", "/v1/actors/iraq/ties",
-                                  "/v1/revision", "/v1/changes"])
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/actors/iraq", "/v1/actors?q=iraq", "/v1/actors/iraq/ties", "/v1/revision", "/v1/changes"],
+)
 def test_reads_need_a_key_when_read_keys_are_set(db_url: str, path: str) -> None:
     settings = make_settings(db_url, seed=True, read_keys=[READ_KEY])
     with TestClient(create_app(settings)) as locked:
@@ -336,16 +365,18 @@ def test_reads_need_a_key_when_read_keys_are_set(db_url: str, path: str) -> None
         assert r.headers["content-type"].startswith(PROBLEM)
         assert "www-authenticate" in r.headers
         assert locked.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert locked.get(path, headers={"Authorization": f"Bearer {READ_KEY}"}).status_code \
-            == 200
+        assert locked.get(path, headers={"Authorization": f"Bearer {READ_KEY}"}).status_code == 200
         assert locked.get(path, headers=AUTH).status_code == 200
 
 
 def test_a_read_key_cannot_write(db_url: str) -> None:
     settings = make_settings(db_url, seed=True, read_keys=[READ_KEY])
     with TestClient(create_app(settings)) as locked:
-        r = locked.patch("/v1/actors/iraq", json={"description": "x"},
-                         headers={"Authorization": f"Bearer {READ_KEY}"})
+        r = locked.patch(
+            "/v1/actors/iraq",
+            json={"description": "x"},
+            headers={"Authorization": f"Bearer {READ_KEY}"},
+        )
         assert r.status_code in (401, 403)
         assert r.headers["content-type"].startswith(PROBLEM)
         assert locked.get("/v1/actors/iraq", headers=AUTH).json()["description"] != "x"

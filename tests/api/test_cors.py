@@ -25,9 +25,14 @@ def test_configured_origin_is_admitted_with_credentials(cors: TestClient) -> Non
     r = cors.get("/v1/revision", headers={"Origin": ALLOWED})
     assert r.headers["access-control-allow-origin"] == ALLOWED
     assert r.headers["access-control-allow-credentials"] == "true"
-    pre = cors.options("/v1/ingest", headers={"Origin": ALLOWED,
-                                              "Access-Control-Request-Method": "POST",
-                                              "Access-Control-Request-Headers": "authorization"})
+    pre = cors.options(
+        "/v1/ingest",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert pre.status_code == 200
     assert pre.headers["access-control-allow-origin"] == ALLOWED
 
@@ -36,8 +41,10 @@ def test_other_origins_get_no_cors_headers(cors: TestClient) -> None:
     r = cors.get("/v1/revision", headers={"Origin": "https://evil.example"})
     assert r.status_code == 200
     assert "access-control-allow-origin" not in r.headers
-    pre = cors.options("/v1/ingest", headers={"Origin": "https://evil.example",
-                                              "Access-Control-Request-Method": "POST"})
+    pre = cors.options(
+        "/v1/ingest",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in pre.headers
 
 

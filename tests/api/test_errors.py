@@ -12,8 +12,17 @@ from app.main import create_app
 from tests.conftest import AUTH, make_settings
 
 PROBLEM = "application/problem+json"
-LEAKS = ("Traceback", "sqlalchemy", "psycopg", "sqlite3", "/work/", "site-packages", ".py\"",
-         "SELECT ", "File \"")
+LEAKS = (
+    "Traceback",
+    "sqlalchemy",
+    "psycopg",
+    "sqlite3",
+    "/work/",
+    "site-packages",
+    '.py"',
+    "SELECT ",
+    'File "',
+)
 FILE_PATH = re.compile(r"(/[\w.-]+){2,}\.(py|sqlite3|db)\b")
 
 
@@ -47,18 +56,41 @@ ERROR_REQUESTS: list[tuple[str, str, dict[str, Any], int]] = [
     ("GET", "/v1/changes?since=-1", {}, 422),
     ("POST", "/v1/ingest", {"json": {}}, 401),
     ("POST", "/v1/ingest", {"json": {}, "headers": {"Authorization": "Bearer nope"}}, 401),
-    ("POST", "/v1/ingest", {"content": b"{}", "headers": {**AUTH, "Content-Type": "text/csv"}},
-     415),
-    ("POST", "/v1/ingest", {"content": b"{\"actors\": [", "headers": {**AUTH, **JSON}}, 422),
-    ("POST", "/v1/ingest", {"content": b"{\"a\": 1, \"a\": 2}", "headers": {**AUTH, **JSON}},
-     422),
-    ("POST", "/v1/ingest", {"content": b"{\"actors\": NaN}", "headers": {**AUTH, **JSON}}, 422),
-    ("POST", "/v1/ingest", {"json": {"actors": [{"name": "X", "kind": "empire"}]},
-                            "headers": AUTH}, 422),
-    ("POST", "/v1/ingest", {"json": {"relationships": [
-        {"source": "iraq", "target": "atlantis", "type": "allied_with",
-         "evidence": [{"source": "the-national-2025-04-04-iraq-syria", "quote": "Iraq"}]}]},
-                            "headers": AUTH}, 422),
+    (
+        "POST",
+        "/v1/ingest",
+        {"content": b"{}", "headers": {**AUTH, "Content-Type": "text/csv"}},
+        415,
+    ),
+    ("POST", "/v1/ingest", {"content": b'{"actors": [', "headers": {**AUTH, **JSON}}, 422),
+    ("POST", "/v1/ingest", {"content": b'{"a": 1, "a": 2}', "headers": {**AUTH, **JSON}}, 422),
+    ("POST", "/v1/ingest", {"content": b'{"actors": NaN}', "headers": {**AUTH, **JSON}}, 422),
+    (
+        "POST",
+        "/v1/ingest",
+        {"json": {"actors": [{"name": "X", "kind": "empire"}]}, "headers": AUTH},
+        422,
+    ),
+    (
+        "POST",
+        "/v1/ingest",
+        {
+            "json": {
+                "relationships": [
+                    {
+                        "source": "iraq",
+                        "target": "atlantis",
+                        "type": "allied_with",
+                        "evidence": [
+                            {"source": "the-national-2025-04-04-iraq-syria", "quote": "Iraq"}
+                        ],
+                    }
+                ]
+            },
+            "headers": AUTH,
+        },
+        422,
+    ),
     ("GET", "/v1/ingest", {}, 405),
     ("POST", "/v1/actors/iraq", {"json": {}, "headers": AUTH}, 405),
     ("DELETE", "/v1/actors/iraq", {"headers": AUTH}, 409),
@@ -68,10 +100,14 @@ ERROR_REQUESTS: list[tuple[str, str, dict[str, Any], int]] = [
 ]
 
 
-@pytest.mark.parametrize(("method", "url", "kwargs", "status"), ERROR_REQUESTS,
-                         ids=[f"{m} {u[:40]} {s}" for m, u, _, s in ERROR_REQUESTS])
-def test_every_error_is_problem_json_without_leaks(seeded: TestClient, method: str, url: str,
-                                                   kwargs: dict[str, Any], status: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status"),
+    ERROR_REQUESTS,
+    ids=[f"{m} {u[:40]} {s}" for m, u, _, s in ERROR_REQUESTS],
+)
+def test_every_error_is_problem_json_without_leaks(
+    seeded: TestClient, method: str, url: str, kwargs: dict[str, Any], status: int
+) -> None:
     assert_problem(seeded.request(method, url, **kwargs), status)
 
 
@@ -82,26 +118,39 @@ def test_validation_errors_name_each_bad_item(seeded: TestClient) -> None:
 
 def test_validation_errors_do_not_echo_the_bad_value(client: TestClient) -> None:
     secret = "<script>alert('x')</script>"
-    r = client.post("/v1/ingest", json={"actors": [{"name": "X", "kind": secret}]},
-                    headers=AUTH)
+    r = client.post("/v1/ingest", json={"actors": [{"name": "X", "kind": secret}]}, headers=AUTH)
     assert_problem(r, 422)
     assert secret not in r.text
 
 
 def test_lone_surrogate_in_a_body_is_422_with_valid_json(client: TestClient) -> None:
-    r = client.post("/v1/ingest", content=b'{"actors": [{"name": "X\\ud800", "kind": "state"}]}',
-                    headers={**AUTH, **JSON})
+    r = client.post(
+        "/v1/ingest",
+        content=b'{"actors": [{"name": "X\\ud800", "kind": "state"}]}',
+        headers={**AUTH, **JSON},
+    )
     body = assert_problem(r, 422)
     assert [e["pointer"] for e in body["errors"]] == ["/actors/0/name"]
     assert client.get("/v1/revision").json()["revision"] == 0
 
 
-@pytest.mark.parametrize("path", ["/v1/actors/..%2F", "/v1/actors/..%2F..%2Fetc%2Fpasswd",
-                                  "/v1/actors/%2e%2e", "/v1/actors/%00", "/v1/actors/a%2Fb",
-                                  "/v1/actors/%ED%A0%80", "/v1/actors/iraq%00",
-                                  "/v1/actors/..%2F/ties", "/v1/actors/%00/ties",
-                                  "/v1/sources/..%2F", "/v1/sources/a%2Fb",
-                                  "/v1/sources/src%01x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/actors/..%2F",
+        "/v1/actors/..%2F..%2Fetc%2Fpasswd",
+        "/v1/actors/%2e%2e",
+        "/v1/actors/%00",
+        "/v1/actors/a%2Fb",
+        "/v1/actors/%ED%A0%80",
+        "/v1/actors/iraq%00",
+        "/v1/actors/..%2F/ties",
+        "/v1/actors/%00/ties",
+        "/v1/sources/..%2F",
+        "/v1/sources/a%2Fb",
+        "/v1/sources/src%01x",
+    ],
+)
 def test_odd_path_parameters_are_404_or_422(seeded: TestClient, path: str) -> None:
     assert_problem(seeded.get(path), {404, 422})
 
@@ -115,8 +164,7 @@ def test_control_characters_in_search_text_are_422(seeded: TestClient, q: str) -
     assert_problem(seeded.get("/v1/actors", params={"q": q}), 422)
 
 
-@pytest.mark.parametrize("path", ["/v1/actors/{id}", "/v1/actors/{id}/ties",
-                                  "/v1/sources/{id}"])
+@pytest.mark.parametrize("path", ["/v1/actors/{id}", "/v1/actors/{id}/ties", "/v1/sources/{id}"])
 def test_ten_kilobyte_ids_are_refused_not_500(db_url: str, path: str) -> None:
     # A URL cap above 10 KB, so that the id reaches the route's own validation.
     settings = make_settings(db_url, seed=True, max_url_length=65536)

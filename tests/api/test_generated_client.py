@@ -20,9 +20,22 @@ def _generate(schema: bytes, where: Path) -> None:
     spec = where / "openapi.json"
     spec.write_bytes(schema)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run([str(BIN / "openapi-python-client"), "generate", "--path", str(spec),
-                    "--output-path", str(where / "kg_client"), "--meta", "none"],
-                   check=True, capture_output=True, env=env, cwd=where)
+    subprocess.run(
+        [
+            str(BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(spec),
+            "--output-path",
+            str(where / "kg_client"),
+            "--meta",
+            "none",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=where,
+    )
 
 
 def test_generated_client_searches_walks_paths_and_ingests(db_url: str, tmp_path: Path) -> None:
@@ -44,17 +57,30 @@ def test_generated_client_searches_walks_paths_and_ingests(db_url: str, tmp_path
             iran = ties.sync("iran", client=reader, type_=[models.RelType.SPONSORS])
             assert {t.counterpart.id for t in iran.items} >= {"houthis"}
 
-            found = paths.sync(client=reader, from_="iran", to="hamas",
-                               mode=models.FindPathsMode.ALLIANCE)
+            found = paths.sync(
+                client=reader, from_="iran", to="hamas", mode=models.FindPathsMode.ALLIANCE
+            )
             assert found.items[0].nodes == ["iran", "houthis", "hamas"]
 
             writer = kg.AuthenticatedClient(base_url=base, token=WRITE_KEY)
-            batch = models.Batch.from_dict({
-                "actors": [{"id": "oman", "name": "Oman", "kind": "state"}],
-                "relationships": [{
-                    "source": "oman", "target": "iran", "type": "cooperates_with",
-                    "evidence": [{"source": "the-national-2025-04-04-iraq-syria",
-                                  "quote": "good relations with Iran"}]}]})
+            batch = models.Batch.from_dict(
+                {
+                    "actors": [{"id": "oman", "name": "Oman", "kind": "state"}],
+                    "relationships": [
+                        {
+                            "source": "oman",
+                            "target": "iran",
+                            "type": "cooperates_with",
+                            "evidence": [
+                                {
+                                    "source": "the-national-2025-04-04-iraq-syria",
+                                    "quote": "good relations with Iran",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            )
             result = ingest.sync(client=writer, body=batch)
             assert result.actors.created == 1 and result.relationships.created == 1
 

@@ -48,8 +48,9 @@ def test_path_limits_are_named_settings(seeded: TestClient) -> None:
 
 
 def _leaders(client: TestClient, on: str) -> set[str]:
-    ties = client.get("/v1/actors/syria/ties",
-                      params={"type": "leads", "as_of": on}).json()["items"]
+    ties = client.get("/v1/actors/syria/ties", params={"type": "leads", "as_of": on}).json()[
+        "items"
+    ]
     return {t["counterpart"]["id"] for t in ties}
 
 
@@ -75,8 +76,9 @@ def test_diff_across_the_fall_of_assad(seeded: TestClient) -> None:
     began = {(x["source"], x["target"], x["type"]) for x in body["began"]}
     assert ("bashar-al-assad", "syria", "leads") in ended
     assert ("ahmad-al-shara", "syria", "leads") in began
-    assert seeded.get("/v1/diff", params={"from": "2025-01-01", "to": "2024-01-01"}
-                      ).status_code == 422
+    assert (
+        seeded.get("/v1/diff", params={"from": "2025-01-01", "to": "2024-01-01"}).status_code == 422
+    )
 
 
 def test_neighbourhood_depth_and_as_of(seeded: TestClient) -> None:
@@ -106,8 +108,11 @@ def test_blocs_separate_the_houthis_from_the_united_states(seeded: TestClient) -
 def test_balance_implies_hamas_and_us_are_at_odds(seeded: TestClient) -> None:
     r = seeded.get("/v1/analytics/balance", params={"include_open": "true", "limit": 500})
     assert r.status_code == 200
-    implied = {(tuple(t["implied"]["between"]), t["implied"]["polarity"])
-               for t in r.json()["items"] if t["kind"] == "open"}
+    implied = {
+        (tuple(t["implied"]["between"]), t["implied"]["polarity"])
+        for t in r.json()["items"]
+        if t["kind"] == "open"
+    }
     assert (("hamas", "united-states"), "negative") in implied
     # Derived, never written: the graph revision is unchanged and no such tie exists.
     ties = seeded.get("/v1/actors/hamas/ties").json()["items"]
@@ -120,10 +125,8 @@ def test_centrality_puts_iraq_first_by_degree(seeded: TestClient) -> None:
     assert r.json()["items"][0]["actor"]["id"] == "iraq"
     assert len(r.json()["items"]) == 3
     for metric in ("betweenness", "pagerank"):
-        assert seeded.get("/v1/analytics/centrality", params={"metric": metric}).status_code \
-            == 200
-    assert seeded.get("/v1/analytics/centrality", params={"metric": "magic"}).status_code \
-        == 422
+        assert seeded.get("/v1/analytics/centrality", params={"metric": metric}).status_code == 200
+    assert seeded.get("/v1/analytics/centrality", params={"metric": "magic"}).status_code == 422
 
 
 def test_exports_in_every_format(seeded: TestClient) -> None:
@@ -132,8 +135,10 @@ def test_exports_in_every_format(seeded: TestClient) -> None:
     G = nx.node_link_graph(json.loads(nl.content), edges="links")
     assert G.has_edge("iran", "houthis")
     cy = seeded.get("/v1/graph", params={"format": "cytoscape"}).json()
-    assert any(e["data"]["source"] == "iran" and e["data"]["target"] == "houthis"
-               for e in cy["elements"]["edges"])
+    assert any(
+        e["data"]["source"] == "iran" and e["data"]["target"] == "houthis"
+        for e in cy["elements"]["edges"]
+    )
     gml = seeded.get("/v1/graph", params={"format": "graphml"})
     assert gml.headers["content-type"].startswith("application/graphml+xml")
     ET.fromstring(gml.content)
@@ -145,24 +150,35 @@ def test_exports_in_every_format(seeded: TestClient) -> None:
 def test_graph_etag_answers_304_until_a_write(seeded: TestClient) -> None:
     first = seeded.get("/v1/graph", params={"format": "cytoscape"})
     etag = first.headers["etag"]
-    again = seeded.get("/v1/graph", params={"format": "cytoscape"},
-                       headers={"If-None-Match": etag})
+    again = seeded.get("/v1/graph", params={"format": "cytoscape"}, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     r = seeded.put("/v1/actors/oman", json={"name": "Oman", "kind": "state"}, headers=AUTH)
     assert r.status_code == 201
-    after = seeded.get("/v1/graph", params={"format": "cytoscape"},
-                       headers={"If-None-Match": etag})
+    after = seeded.get("/v1/graph", params={"format": "cytoscape"}, headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
 
 
 def test_a_write_is_visible_to_the_next_read(seeded: TestClient) -> None:
-    batch = {"actors": [{"id": "oman", "name": "Oman", "kind": "state"}],
-             "relationships": [{"source": "oman", "target": "iran", "type": "cooperates_with",
-                                "evidence": [{"source": "the-national-2025-04-04-iraq-syria",
-                                              "quote": "good relations with Iran"}]}]}
+    batch = {
+        "actors": [{"id": "oman", "name": "Oman", "kind": "state"}],
+        "relationships": [
+            {
+                "source": "oman",
+                "target": "iran",
+                "type": "cooperates_with",
+                "evidence": [
+                    {
+                        "source": "the-national-2025-04-04-iraq-syria",
+                        "quote": "good relations with Iran",
+                    }
+                ],
+            }
+        ],
+    }
     assert seeded.post("/v1/ingest", json=batch, headers=AUTH).status_code == 200
     ties = seeded.get("/v1/actors/iran/ties").json()["items"]
     assert "oman" in {t["counterpart"]["id"] for t in ties}
-    paths = seeded.get("/v1/paths", params={"from": "oman", "to": "hamas",
-                                            "mode": "alliance"}).json()["items"]
+    paths = seeded.get(
+        "/v1/paths", params={"from": "oman", "to": "hamas", "mode": "alliance"}
+    ).json()["items"]
     assert paths and paths[0]["nodes"] == ["oman", "iran", "houthis", "hamas"]

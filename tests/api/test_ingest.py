@@ -18,29 +18,44 @@ PROBLEM = "application/problem+json"
 SOURCE_TEXT = (
     "The ministry said on Monday that Alpha Republic and Beta Kingdom “signed a new "
     "security pact”. Officials in Gamma Front said they receive   weapons\n from "
-    "Alpha Republic. It’s a \"long-standing\" tie, one official said."
+    'Alpha Republic. It’s a "long-standing" tie, one official said.'
 )
 
 
 def small_batch() -> dict[str, Any]:
     """Three actors, two relationships (one undirected, one directed), one source with text."""
     return {
-        "sources": [{
-            "id": "src-1", "url": "https://example.org/news/1", "title": "Pact signed",
-            "publisher": "Example News", "published": "2025-01-02", "text": SOURCE_TEXT,
-        }],
+        "sources": [
+            {
+                "id": "src-1",
+                "url": "https://example.org/news/1",
+                "title": "Pact signed",
+                "publisher": "Example News",
+                "published": "2025-01-02",
+                "text": SOURCE_TEXT,
+            }
+        ],
         "actors": [
             {"id": "alpha", "name": "Alpha Republic", "kind": "state", "aliases": ["Alpha"]},
             {"id": "beta", "name": "Beta Kingdom", "kind": "state"},
             {"id": "gamma", "name": "Gamma Front", "kind": "armed_group"},
         ],
         "relationships": [
-            {"source": "alpha", "target": "beta", "type": "cooperates_with",
-             "valid_from": "2025-01", "confidence": 0.9,
-             "evidence": [{"source": "src-1", "quote": "signed a new security pact"}]},
-            {"source": "alpha", "target": "gamma", "type": "sponsors",
-             "attributes": {"support": ["arms"]},
-             "evidence": [{"source": "src-1", "quote": "Officials in Gamma Front said"}]},
+            {
+                "source": "alpha",
+                "target": "beta",
+                "type": "cooperates_with",
+                "valid_from": "2025-01",
+                "confidence": 0.9,
+                "evidence": [{"source": "src-1", "quote": "signed a new security pact"}],
+            },
+            {
+                "source": "alpha",
+                "target": "gamma",
+                "type": "sponsors",
+                "attributes": {"support": ["arms"]},
+                "evidence": [{"source": "src-1", "quote": "Officials in Gamma Front said"}],
+            },
         ],
     }
 
@@ -87,13 +102,17 @@ def test_valid_batch_creates_actors_relationships_and_evidence(client: TestClien
     assert body["revision"] == revision(client)
 
     alpha = client.get("/v1/actors/alpha").json()
-    assert (alpha["name"], alpha["kind"], alpha["aliases"]) == ("Alpha Republic", "state",
-                                                                 ["Alpha"])
+    assert (alpha["name"], alpha["kind"], alpha["aliases"]) == (
+        "Alpha Republic",
+        "state",
+        ["Alpha"],
+    )
     by_counterpart = {t["counterpart"]["id"]: t for t in ties(client, "alpha")}
     assert set(by_counterpart) == {"beta", "gamma"}
     assert by_counterpart["gamma"]["type"] == "sponsors"
     assert by_counterpart["gamma"]["evidence"] == [
-        {"source": "src-1", "quote": "Officials in Gamma Front said"}]
+        {"source": "src-1", "quote": "Officials in Gamma Front said"}
+    ]
     assert by_counterpart["beta"]["confidence"] == 0.9
 
 
@@ -114,8 +133,7 @@ def test_resending_the_same_batch_changes_nothing(client: TestClient) -> None:
 
 
 def test_resending_a_batch_with_a_repeated_alias_changes_nothing(client: TestClient) -> None:
-    batch = {"actors": [{"id": "omega", "name": "Omega", "kind": "state",
-                         "aliases": ["Om", "Om"]}]}
+    batch = {"actors": [{"id": "omega", "name": "Omega", "kind": "state", "aliases": ["Om", "Om"]}]}
     first = ingest(client, batch).json()
     again = ingest(client, batch).json()
     assert again["actors"] == {"created": 0, "updated": 0, "unchanged": 1}
@@ -172,7 +190,8 @@ def test_new_evidence_for_an_existing_relationship_is_merged(client: TestClient)
     more = small_batch()
     more["relationships"] = [more["relationships"][0]]
     more["relationships"][0]["evidence"] = [
-        {"source": "src-1", "quote": "Alpha Republic and Beta Kingdom"}]
+        {"source": "src-1", "quote": "Alpha Republic and Beta Kingdom"}
+    ]
     r = ingest(client, more)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -182,7 +201,9 @@ def test_new_evidence_for_an_existing_relationship_is_merged(client: TestClient)
     coop = ties(client, "alpha", type="cooperates_with")
     assert len(coop) == 1
     assert {e["quote"] for e in coop[0]["evidence"]} == {
-        "signed a new security pact", "Alpha Republic and Beta Kingdom"}
+        "signed a new security pact",
+        "Alpha Republic and Beta Kingdom",
+    }
 
 
 # ---------------------------------------------------------------- one bad item refuses the batch
@@ -204,14 +225,20 @@ def _conflicting_duplicate_actor(b: dict[str, Any]) -> None:
     b["actors"].append({"id": "beta", "name": "Beta Kingdom", "kind": "armed_group"})
 
 
-@pytest.mark.parametrize(("spoil", "pointer"), [
-    (_unknown_target, "/relationships/1/target"),
-    (_quote_not_in_source, "/relationships/0/evidence/0/quote"),
-    (_unknown_evidence_source, "/relationships/0/evidence/0/source"),
-    (_conflicting_duplicate_actor, "/actors/3"),
-], ids=["unknown-target", "invented-quote", "unknown-source", "conflicting-actor"])
+@pytest.mark.parametrize(
+    ("spoil", "pointer"),
+    [
+        (_unknown_target, "/relationships/1/target"),
+        (_quote_not_in_source, "/relationships/0/evidence/0/quote"),
+        (_unknown_evidence_source, "/relationships/0/evidence/0/source"),
+        (_conflicting_duplicate_actor, "/actors/3"),
+    ],
+    ids=["unknown-target", "invented-quote", "unknown-source", "conflicting-actor"],
+)
 def test_one_bad_item_refuses_the_whole_batch_and_names_it(
-    client: TestClient, spoil: Any, pointer: str,
+    client: TestClient,
+    spoil: Any,
+    pointer: str,
 ) -> None:
     batch = small_batch()
     spoil(batch)
@@ -254,8 +281,11 @@ def test_several_bad_items_are_all_named(client: TestClient) -> None:
     _conflicting_duplicate_actor(batch)
     r = ingest(client, batch)
     assert r.status_code == 422
-    assert set(pointers(r)) == {"/relationships/1/target", "/relationships/0/evidence/0/quote",
-                                "/actors/3"}
+    assert set(pointers(r)) == {
+        "/relationships/1/target",
+        "/relationships/0/evidence/0/quote",
+        "/actors/3",
+    }
     assert_nothing_written(client)
 
 
@@ -285,8 +315,8 @@ def test_schema_and_reference_errors_are_named_together(client: TestClient) -> N
 def test_quote_check_folds_white_space_and_typographic_quotes(client: TestClient) -> None:
     batch = small_batch()
     batch["relationships"][0]["evidence"] = [
-        {"source": "src-1", "quote": '"signed a new security pact"'},   # text has “ ”
-        {"source": "src-1", "quote": "It's a “long-standing” tie"},      # text has ’ and "
+        {"source": "src-1", "quote": '"signed a new security pact"'},  # text has “ ”
+        {"source": "src-1", "quote": "It's a “long-standing” tie"},  # text has ’ and "
     ]
     batch["relationships"][1]["evidence"] = [
         {"source": "src-1", "quote": "they receive weapons from Alpha"},  # text: 3 spaces, \n
@@ -299,7 +329,8 @@ def test_quote_check_folds_white_space_and_typographic_quotes(client: TestClient
 def test_quote_that_differs_by_a_word_is_refused(client: TestClient) -> None:
     batch = small_batch()
     batch["relationships"][1]["evidence"] = [
-        {"source": "src-1", "quote": "they receive money from Alpha"}]
+        {"source": "src-1", "quote": "they receive money from Alpha"}
+    ]
     r = ingest(client, batch)
     assert r.status_code == 422
     assert pointers(r) == ["/relationships/1/evidence/0/quote"]
@@ -307,9 +338,16 @@ def test_quote_that_differs_by_a_word_is_refused(client: TestClient) -> None:
 
 def test_quote_is_checked_against_a_stored_source(client: TestClient) -> None:
     ingest(client, small_batch())
-    later = {"relationships": [{
-        "source": "beta", "target": "gamma", "type": "rival_of",
-        "evidence": [{"source": "src-1", "quote": "not in the article"}]}]}
+    later = {
+        "relationships": [
+            {
+                "source": "beta",
+                "target": "gamma",
+                "type": "rival_of",
+                "evidence": [{"source": "src-1", "quote": "not in the article"}],
+            }
+        ]
+    }
     r = ingest(client, later)
     assert r.status_code == 422
     assert pointers(r) == ["/relationships/0/evidence/0/quote"]
@@ -354,8 +392,9 @@ def test_unicode_variants_of_one_name_are_one_actor(client: TestClient) -> None:
     nfd = unicodedata.normalize("NFD", nfc)
     full_width = "Ｃａｆé Ｎｏｉｒ Ｂｒｉｇａｄｅ"
     assert len({nfc, nfd, full_width}) == 3
-    r = ingest(client, {"actors": [{"name": v, "kind": "armed_group"}
-                                   for v in (nfc, nfd, full_width)]})
+    r = ingest(
+        client, {"actors": [{"name": v, "kind": "armed_group"} for v in (nfc, nfd, full_width)]}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["actors"]["created"] == 1
     again = ingest(client, {"actors": [{"name": nfd, "kind": "armed_group"}]})
@@ -391,8 +430,7 @@ def test_unknown_relationship_type_is_refused_listing_the_types(client: TestClie
 
 
 @pytest.mark.parametrize("confidence", ["0.5", 1.5, -0.1, True, None])
-def test_confidence_must_be_a_number_between_0_and_1(client: TestClient,
-                                                     confidence: Any) -> None:
+def test_confidence_must_be_a_number_between_0_and_1(client: TestClient, confidence: Any) -> None:
     batch = small_batch()
     batch["relationships"][0]["confidence"] = confidence
     r = ingest(client, batch)
@@ -410,10 +448,13 @@ def test_confidence_bounds_are_inclusive(client: TestClient, confidence: float) 
     assert ties(client, "beta")[0]["confidence"] == confidence
 
 
-@pytest.mark.parametrize(("valid_from", "valid_to"), [
-    ("2025-02-01", "2025-01-31"), ("2025", "2024-12"), ("2024-06", "2024-06")])
-def test_valid_to_must_come_after_valid_from(client: TestClient, valid_from: str,
-                                             valid_to: str) -> None:
+@pytest.mark.parametrize(
+    ("valid_from", "valid_to"),
+    [("2025-02-01", "2025-01-31"), ("2025", "2024-12"), ("2024-06", "2024-06")],
+)
+def test_valid_to_must_come_after_valid_from(
+    client: TestClient, valid_from: str, valid_to: str
+) -> None:
     batch = small_batch()
     batch["relationships"][0].update(valid_from=valid_from, valid_to=valid_to)
     r = ingest(client, batch)
@@ -422,8 +463,10 @@ def test_valid_to_must_come_after_valid_from(client: TestClient, valid_from: str
     assert_nothing_written(client)
 
 
-@pytest.mark.parametrize("bad", ["2023-02-30", "2024-13", "2024-00-10", "24-01-01",
-                                 "2024/01/01", "2024-1-5", "yesterday"])
+@pytest.mark.parametrize(
+    "bad",
+    ["2023-02-30", "2024-13", "2024-00-10", "24-01-01", "2024/01/01", "2024-1-5", "yesterday"],
+)
 def test_impossible_or_malformed_dates_are_refused(client: TestClient, bad: str) -> None:
     batch = small_batch()
     batch["relationships"][0]["valid_from"] = bad
@@ -439,10 +482,14 @@ def test_partial_dates_keep_their_precision(client: TestClient) -> None:
     batch["relationships"][1].update(valid_from="2023", valid_to="2024-02-29")
     assert ingest(client, batch).status_code == 200
     by_type = {t["type"]: t for t in ties(client, "alpha")}
-    assert (by_type["cooperates_with"]["valid_from"], by_type["cooperates_with"]["valid_to"]) \
-        == ("2024-12", "2026")
-    assert (by_type["sponsors"]["valid_from"], by_type["sponsors"]["valid_to"]) \
-        == ("2023", "2024-02-29")
+    assert (by_type["cooperates_with"]["valid_from"], by_type["cooperates_with"]["valid_to"]) == (
+        "2024-12",
+        "2026",
+    )
+    assert (by_type["sponsors"]["valid_from"], by_type["sponsors"]["valid_to"]) == (
+        "2023",
+        "2024-02-29",
+    )
 
 
 def test_self_loop_is_refused(client: TestClient) -> None:
@@ -454,16 +501,26 @@ def test_self_loop_is_refused(client: TestClient) -> None:
     assert_nothing_written(client)
 
 
-@pytest.mark.parametrize(("place", "pointer"), [
-    (lambda b: b.update(revision=7), "/revision"),
-    (lambda b: b["actors"][0].update(created_at="2025-01-01T00:00:00Z"), "/actors/0/created_at"),
-    (lambda b: b["relationships"][0].update(verified=True), "/relationships/0/verified"),
-    (lambda b: b["relationships"][0]["evidence"][0].update(page=3),
-     "/relationships/0/evidence/0/page"),
-    (lambda b: b["sources"][0].update(fetched=True), "/sources/0/fetched"),
-], ids=["batch", "actor", "relationship", "evidence", "source"])
-def test_unknown_and_server_owned_fields_are_refused(client: TestClient, place: Any,
-                                                     pointer: str) -> None:
+@pytest.mark.parametrize(
+    ("place", "pointer"),
+    [
+        (lambda b: b.update(revision=7), "/revision"),
+        (
+            lambda b: b["actors"][0].update(created_at="2025-01-01T00:00:00Z"),
+            "/actors/0/created_at",
+        ),
+        (lambda b: b["relationships"][0].update(verified=True), "/relationships/0/verified"),
+        (
+            lambda b: b["relationships"][0]["evidence"][0].update(page=3),
+            "/relationships/0/evidence/0/page",
+        ),
+        (lambda b: b["sources"][0].update(fetched=True), "/sources/0/fetched"),
+    ],
+    ids=["batch", "actor", "relationship", "evidence", "source"],
+)
+def test_unknown_and_server_owned_fields_are_refused(
+    client: TestClient, place: Any, pointer: str
+) -> None:
     batch = small_batch()
     place(batch)
     r = ingest(client, batch)
@@ -472,9 +529,16 @@ def test_unknown_and_server_owned_fields_are_refused(client: TestClient, place: 
     assert_nothing_written(client)
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "file:///etc/passwd",
-                                 "data:text/html,hi", "ftp://example.org/x",
-                                 "https://example.org/" + "a" * 3000])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "data:text/html,hi",
+        "ftp://example.org/x",
+        "https://example.org/" + "a" * 3000,
+    ],
+)
 def test_source_url_must_be_http_or_https(client: TestClient, url: str) -> None:
     batch = small_batch()
     batch["sources"][0]["url"] = url
@@ -484,8 +548,18 @@ def test_source_url_must_be_http_or_https(client: TestClient, url: str) -> None:
     assert_nothing_written(client)
 
 
-@pytest.mark.parametrize("name", ["Alpha\x00Republic", "Alpha\x07Republic", "Alpha\nRepublic",
-                                  "Alpha\rRepublic", "Alpha\x1bRepublic", "   ", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Alpha\x00Republic",
+        "Alpha\x07Republic",
+        "Alpha\nRepublic",
+        "Alpha\rRepublic",
+        "Alpha\x1bRepublic",
+        "   ",
+        "",
+    ],
+)
 def test_control_characters_and_blank_names_are_refused(client: TestClient, name: str) -> None:
     batch = small_batch()
     batch["actors"][0]["name"] = name
@@ -526,8 +600,9 @@ def test_ingest_without_a_key_is_401_with_www_authenticate(client: TestClient) -
 
 
 def test_ingest_with_a_wrong_key_is_401(client: TestClient) -> None:
-    r = client.post("/v1/ingest", json=small_batch(),
-                    headers={"Authorization": "Bearer not-the-key"})
+    r = client.post(
+        "/v1/ingest", json=small_batch(), headers={"Authorization": "Bearer not-the-key"}
+    )
     assert r.status_code == 401
     assert "www-authenticate" in r.headers
     assert_nothing_written(client)
@@ -535,16 +610,21 @@ def test_ingest_with_a_wrong_key_is_401(client: TestClient) -> None:
 
 @pytest.mark.parametrize("with_header", [False, True])
 def test_key_in_the_query_string_is_refused(client: TestClient, with_header: bool) -> None:
-    r = client.post("/v1/ingest", params={"api_key": WRITE_KEY}, json=small_batch(),
-                    headers=AUTH if with_header else {})
+    r = client.post(
+        "/v1/ingest",
+        params={"api_key": WRITE_KEY},
+        json=small_batch(),
+        headers=AUTH if with_header else {},
+    )
     assert r.status_code == 401
     assert "www-authenticate" in r.headers
     assert_nothing_written(client)
 
 
 def test_ingest_with_the_write_key_succeeds(client: TestClient) -> None:
-    r = client.post("/v1/ingest", json=small_batch(),
-                    headers={"Authorization": f"Bearer {WRITE_KEY}"})
+    r = client.post(
+        "/v1/ingest", json=small_batch(), headers={"Authorization": f"Bearer {WRITE_KEY}"}
+    )
     assert r.status_code == 200
     assert client.get("/v1/actors/alpha").status_code == 200
 
@@ -552,11 +632,15 @@ def test_ingest_with_the_write_key_succeeds(client: TestClient) -> None:
 # ---------------------------------------------------------------- request-level limits
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/xml"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
 def test_wrong_content_type_is_415(client: TestClient, content_type: str) -> None:
-    r = client.post("/v1/ingest", content=json.dumps(small_batch()).encode(),
-                    headers={**AUTH, "Content-Type": content_type})
+    r = client.post(
+        "/v1/ingest",
+        content=json.dumps(small_batch()).encode(),
+        headers={**AUTH, "Content-Type": content_type},
+    )
     assert r.status_code == 415
     assert r.headers["content-type"].startswith(PROBLEM)
     assert_nothing_written(client)
@@ -568,14 +652,18 @@ def test_body_over_the_size_cap_is_413(db_url: str) -> None:
         batch["sources"][0]["text"] = SOURCE_TEXT + " padding" * 400
         body = json.dumps(batch).encode()
         assert len(body) > 2048
-        r = small.post("/v1/ingest", content=body,
-                       headers={**AUTH, "Content-Type": "application/json"})
+        r = small.post(
+            "/v1/ingest", content=body, headers={**AUTH, "Content-Type": "application/json"}
+        )
         assert r.status_code == 413
         assert r.headers["content-type"].startswith(PROBLEM)
         assert_nothing_written(small)
         # Under the cap the same route works.
-        ok = small.post("/v1/ingest", json={"actors": [{"id": "alpha", "name": "A",
-                                                        "kind": "state"}]}, headers=AUTH)
+        ok = small.post(
+            "/v1/ingest",
+            json={"actors": [{"id": "alpha", "name": "A", "kind": "state"}]},
+            headers=AUTH,
+        )
         assert ok.status_code == 200
 
 
@@ -589,13 +677,13 @@ def test_batch_over_the_item_cap_is_refused_naming_the_cap(db_url: str) -> None:
 
 
 def _raw(client: TestClient, body: bytes) -> Any:
-    return client.post("/v1/ingest", content=body,
-                       headers={**AUTH, "Content-Type": "application/json"})
+    return client.post(
+        "/v1/ingest", content=body, headers={**AUTH, "Content-Type": "application/json"}
+    )
 
 
 def test_duplicate_json_keys_are_refused(client: TestClient) -> None:
-    body = (b'{"actors": [{"id": "alpha", "name": "Alpha", "kind": "state", '
-            b'"kind": "person"}]}')
+    body = b'{"actors": [{"id": "alpha", "name": "Alpha", "kind": "state", "kind": "person"}]}'
     r = _raw(client, body)
     assert r.status_code == 422
     assert r.headers["content-type"].startswith(PROBLEM)
@@ -603,8 +691,9 @@ def test_duplicate_json_keys_are_refused(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
-def test_non_finite_numbers_are_422_with_a_valid_json_body(client: TestClient,
-                                                         number: bytes) -> None:
+def test_non_finite_numbers_are_422_with_a_valid_json_body(
+    client: TestClient, number: bytes
+) -> None:
     body = json.dumps(small_batch()).replace('"confidence": 0.9', '"confidence": __N__')
     r = _raw(client, body.replace("__N__", number.decode()).encode())
     assert r.status_code == 422
@@ -614,8 +703,9 @@ def test_non_finite_numbers_are_422_with_a_valid_json_body(client: TestClient,
     assert_nothing_written(client)
 
 
-@pytest.mark.parametrize("body", [b'{"actors": [', b"null", b"[]", b'"batch"', b"\xff\xfe{}",
-                                  b"[" * 50_000])
+@pytest.mark.parametrize(
+    "body", [b'{"actors": [', b"null", b"[]", b'"batch"', b"\xff\xfe{}", b"[" * 50_000]
+)
 def test_malformed_bodies_are_4xx_never_500(client: TestClient, body: bytes) -> None:
     r = _raw(client, body)
     assert 400 <= r.status_code < 500

@@ -61,8 +61,13 @@ def test_every_seed_quote_is_verbatim_in_the_article_and_the_source_text(
 
 
 def test_seed_validator_passes() -> None:
-    done = subprocess.run([sys.executable, str(SEED_DIR / "check_seed.py")],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(SEED_DIR / "check_seed.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -74,9 +79,13 @@ def test_seed_validator_fails_on_an_invented_quote(tmp_path: Path) -> None:
     for source in batch["sources"]:
         raw = SEED_DIR / f"{source['id']}.txt"
         (tmp_path / raw.name).write_bytes(raw.read_bytes())
-    done = subprocess.run([sys.executable, str(SEED_DIR / "check_seed.py"),
-                           str(tmp_path / "batch.json")],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(SEED_DIR / "check_seed.py"), str(tmp_path / "batch.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode != 0
 
 
@@ -116,8 +125,9 @@ def test_every_seed_relationship_is_among_its_source_actors_ties(seeded: TestCli
         assert tie["valid_to"] == rel["valid_to"], _rel_id(rel)
         assert tie["confidence"] == rel["confidence"], _rel_id(rel)
         assert tie["attributes"] == rel["attributes"], _rel_id(rel)
-        assert [(e["source"], e["quote"]) for e in tie["evidence"]] == \
-            [(e["source"], e["quote"]) for e in rel["evidence"]], _rel_id(rel)
+        assert [(e["source"], e["quote"]) for e in tie["evidence"]] == [
+            (e["source"], e["quote"]) for e in rel["evidence"]
+        ], _rel_id(rel)
 
 
 def test_seed_source_is_served_with_its_text(seeded: TestClient) -> None:

@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import ROOT
 
 PROBLEM = "application/problem+json"
-SEED = json.loads((ROOT / "seed_data" / "000_the_national_2025_04_04.json")
-                  .read_text(encoding="utf-8"))
+SEED = json.loads(
+    (ROOT / "seed_data" / "000_the_national_2025_04_04.json").read_text(encoding="utf-8")
+)
 SOURCE_ID = SEED["sources"][0]["id"]
 SOURCE_TEXT = SEED["sources"][0]["text"]
 
@@ -42,7 +43,11 @@ def test_iran_sponsors_the_houthis_with_counterpart_and_evidence(seeded: TestCli
     (tie,) = [t for t in page["items"] if t["counterpart"]["id"] == "houthis"]
     assert tie["counterpart"] == {"id": "houthis", "name": "Houthis", "kind": "armed_group"}
     assert (tie["type"], tie["direction"], tie["source"], tie["target"]) == (
-        "sponsors", "out", "iran", "houthis")
+        "sponsors",
+        "out",
+        "iran",
+        "houthis",
+    )
     assert (tie["directed"], tie["polarity"]) == (True, "positive")
     assert tie["evidence"]
     for ev in tie["evidence"]:
@@ -66,8 +71,21 @@ def test_an_undirected_tie_reads_the_same_from_both_ends(seeded: TestClient) -> 
 
 def test_every_tie_has_the_documented_shape(seeded: TestClient) -> None:
     page = ties(seeded, "iraq", limit=100)
-    keys = {"id", "source", "target", "type", "directed", "polarity", "valid_from", "valid_to",
-            "confidence", "attributes", "evidence", "counterpart", "direction"}
+    keys = {
+        "id",
+        "source",
+        "target",
+        "type",
+        "directed",
+        "polarity",
+        "valid_from",
+        "valid_to",
+        "confidence",
+        "attributes",
+        "evidence",
+        "counterpart",
+        "direction",
+    }
     for t in page["items"]:
         assert keys <= set(t)
         assert set(t["counterpart"]) == {"id", "name", "kind"}
@@ -107,8 +125,7 @@ def test_direction_filter(seeded: TestClient) -> None:
 
     inbound = ties(seeded, "iraq", direction="in", limit=100)["items"]
     assert {t["direction"] for t in inbound} <= {"in", "both"}
-    assert any(t["type"] == "leads" and t["source"] == "mohammed-shia-al-sudani"
-               for t in inbound)
+    assert any(t["type"] == "leads" and t["source"] == "mohammed-shia-al-sudani" for t in inbound)
     assert not any(t["type"] == "supports" for t in inbound)
 
     undirected = ties(seeded, "iraq", direction="both", limit=100)["items"]
@@ -119,11 +136,11 @@ def test_direction_filter(seeded: TestClient) -> None:
 
 def test_min_confidence_filter(seeded: TestClient) -> None:
     everything = ties(seeded, "iran")
-    assert "co-ordination-framework" in counterparts(everything)     # 0.85
+    assert "co-ordination-framework" in counterparts(everything)  # 0.85
     page = ties(seeded, "iran", min_confidence=0.9)
     assert page["items"]
     assert all(t["confidence"] >= 0.9 for t in page["items"])
-    assert "houthis" in counterparts(page)                            # exactly 0.9
+    assert "houthis" in counterparts(page)  # exactly 0.9
     assert "co-ordination-framework" not in counterparts(page)
 
 

@@ -9,7 +9,6 @@ from tests.browser.conftest import Watched
 pytestmark = pytest.mark.browser
 
 
-
 def test_swagger_ui_lists_the_operations_offline(watched: Watched) -> None:
     watched.goto("/docs")
     page = watched.page

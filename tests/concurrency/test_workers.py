@@ -18,10 +18,18 @@ def _batch(i: int) -> dict[str, Any]:
     return {
         "actors": [{"id": f"probe-{i}", "name": f"Probe {i}", "kind": "organization"}],
         "relationships": [
-            {"source": f"probe-{i}", "target": "iran", "type": "cooperates_with",
-             "evidence": [{"source": SOURCE, "quote": "good relations with Iran"}]},
-            {"source": f"probe-{i}", "target": "iran", "type": "diplomatic_contact",
-             "evidence": [{"source": SOURCE, "quote": "good relations with Iran"}]},
+            {
+                "source": f"probe-{i}",
+                "target": "iran",
+                "type": "cooperates_with",
+                "evidence": [{"source": SOURCE, "quote": "good relations with Iran"}],
+            },
+            {
+                "source": f"probe-{i}",
+                "target": "iran",
+                "type": "diplomatic_contact",
+                "evidence": [{"source": SOURCE, "quote": "good relations with Iran"}],
+            },
         ],
     }
 
@@ -32,7 +40,8 @@ def _probe_ties(client: httpx.Client, base: str) -> int:
 
 
 def test_two_workers_read_their_writes_and_never_a_partial_batch(
-        server: Callable[..., Any]) -> None:
+    server: Callable[..., Any],
+) -> None:
     with server(workers=2) as base:
         stop = threading.Event()
         odd: list[int] = []
@@ -46,8 +55,9 @@ def test_two_workers_read_their_writes_and_never_a_partial_batch(
                     if r.status_code != 200:
                         errors.append(r.status_code)
                         continue
-                    n = sum(1 for t in r.json()["items"]
-                            if t["counterpart"]["id"].startswith("probe-"))
+                    n = sum(
+                        1 for t in r.json()["items"] if t["counterpart"]["id"].startswith("probe-")
+                    )
                     if n % 2:
                         odd.append(n)
 

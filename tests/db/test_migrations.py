@@ -17,8 +17,9 @@ from app.migrate import upgrade
 from app.settings import Settings
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_MIG = os.environ.get("KG_TEST_MIGRATION_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/kg_mig")
+PG_MIG = os.environ.get(
+    "KG_TEST_MIGRATION_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/kg_mig"
+)
 
 
 def _postgres_url() -> str:
@@ -26,8 +27,9 @@ def _postgres_url() -> str:
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             name = PG_MIG.rsplit("/", 1)[1]
-            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"),
-                                {"n": name}).scalar():
+            if not conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": name}
+            ).scalar():
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         engine = create_engine(PG_MIG, isolation_level="AUTOCOMMIT")
@@ -53,8 +55,9 @@ def test_migrations_match_models(url: str) -> None:
     engine = make_engine(Settings(database_url=url, seed=False))
     upgrade(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                SQLModel.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+        )
     engine.dispose()
     assert diff == []
 
@@ -69,8 +72,9 @@ def test_upgrade_is_idempotent_and_creates_every_table(url: str) -> None:
 
 
 def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:
-    engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}",
-                                  busy_timeout_ms=4321))
+    engine = make_engine(
+        Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}", busy_timeout_ms=4321)
+    )
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

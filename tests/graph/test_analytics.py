@@ -41,11 +41,17 @@ def kg_of(edges: Iterable[EdgeRow], extra: str = "") -> KG:
 
 
 def two_triangles() -> KG:
-    return kg_of([
-        E(1, "A", "B", "allied_with"), E(2, "B", "C", "allied_with"), E(3, "A", "C", "allied_with"),
-        E(4, "D", "E", "allied_with"), E(5, "E", "F", "allied_with"), E(6, "D", "F", "allied_with"),
-        E(7, "C", "D", "hostile_to"),
-    ])
+    return kg_of(
+        [
+            E(1, "A", "B", "allied_with"),
+            E(2, "B", "C", "allied_with"),
+            E(3, "A", "C", "allied_with"),
+            E(4, "D", "E", "allied_with"),
+            E(5, "E", "F", "allied_with"),
+            E(6, "D", "F", "allied_with"),
+            E(7, "C", "D", "hostile_to"),
+        ]
+    )
 
 
 # -- budget
@@ -85,8 +91,12 @@ def test_budget_reads_clock_every_256(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("args", "error"),
-    [((-1, 1.0), ValueError), ((1, -1.0), ValueError), ((1.5, 1.0), TypeError),
-     ((1, float("nan")), ValueError)],
+    [
+        ((-1, 1.0), ValueError),
+        ((1, -1.0), ValueError),
+        ((1.5, 1.0), TypeError),
+        ((1, float("nan")), ValueError),
+    ],
 )
 def test_budget_checks_inputs(args: tuple[object, object], error: type[Exception]) -> None:
     with pytest.raises(error):
@@ -97,15 +107,17 @@ def test_budget_checks_inputs(args: tuple[object, object], error: type[Exception
 
 
 def test_signed_graph_collapses_pairs() -> None:
-    kg = kg_of([
-        E(1, "A", "B", "allied_with", 0.8),
-        E(2, "B", "A", "hostile_to", 0.3),
-        E(3, "A", "C", "allied_with", 0.5),
-        E(4, "C", "A", "rival_of", 0.5),  # cancels out
-        E(5, "B", "C", "supports", 0.4),
-        E(6, "C", "D", "diplomatic_contact"),  # neutral
-        E(7, "B", "E", "hostile_to", 0.9, vt="2020"),
-    ])
+    kg = kg_of(
+        [
+            E(1, "A", "B", "allied_with", 0.8),
+            E(2, "B", "A", "hostile_to", 0.3),
+            E(3, "A", "C", "allied_with", 0.5),
+            E(4, "C", "A", "rival_of", 0.5),  # cancels out
+            E(5, "B", "C", "supports", 0.4),
+            E(6, "C", "D", "diplomatic_contact"),  # neutral
+            E(7, "B", "E", "hostile_to", 0.9, vt="2020"),
+        ]
+    )
     S = signed_graph(kg)
     assert list(S) == ["A", "B", "C", "E"]
     assert S["A"]["B"]["weight"] == pytest.approx(0.5)
@@ -139,11 +151,13 @@ def test_blocs_two_triangles() -> None:
 
 def test_blocs_moves_actor_out_of_frustrating_bloc() -> None:
     # A's tie to B is weak, its hostility to C strong: A is better alone.
-    kg = kg_of([
-        E(1, "A", "B", "allied_with", 0.2),
-        E(2, "B", "C", "allied_with", 0.9),
-        E(3, "A", "C", "hostile_to", 0.9),
-    ])
+    kg = kg_of(
+        [
+            E(1, "A", "B", "allied_with", 0.2),
+            E(2, "B", "C", "allied_with", 0.9),
+            E(3, "A", "C", "hostile_to", 0.9),
+        ]
+    )
     assert blocs(kg) == {
         "items": [{"id": "bloc-1", "members": ["B", "C"]}, {"id": "bloc-2", "members": ["A"]}],
         "crossing": [1, 3],
@@ -154,9 +168,13 @@ def test_blocs_moves_actor_out_of_frustrating_bloc() -> None:
 
 def test_blocs_unavoidable_frustration() -> None:
     # (+, +, -) with equal weights: any partition leaves exactly one frustrated tie.
-    kg = kg_of([
-        E(1, "A", "B", "allied_with"), E(2, "B", "C", "allied_with"), E(3, "A", "C", "rival_of"),
-    ])
+    kg = kg_of(
+        [
+            E(1, "A", "B", "allied_with"),
+            E(2, "B", "C", "allied_with"),
+            E(3, "A", "C", "rival_of"),
+        ]
+    )
     result = blocs(kg)
     assert result["frustration"] == 1
     assert len(result["frustrated"]) == 1
@@ -189,8 +207,7 @@ def _check_blocs(kg: KG, result: dict[str, object], *, local_optimum: bool = Fal
 
     def cost(n: str, bloc: str) -> float:
         return math.fsum(
-            abs(d["weight"]) for m, d in S.adj[n].items()
-            if (d["sign"] > 0) != (bloc_of[m] == bloc)
+            abs(d["weight"]) for m, d in S.adj[n].items() if (d["sign"] > 0) != (bloc_of[m] == bloc)
         )
 
     for n in S:
@@ -204,8 +221,13 @@ def test_blocs_properties_on_random_graphs(seed: int) -> None:
     rng = random.Random(seed)
     nodes = "ABCDEFGHIJ"
     edges = [
-        E(i, u, v, rng.choice(["allied_with", "supports", "hostile_to", "rival_of"]),
-          round(rng.uniform(0.1, 1.0), 2))
+        E(
+            i,
+            u,
+            v,
+            rng.choice(["allied_with", "supports", "hostile_to", "rival_of"]),
+            round(rng.uniform(0.1, 1.0), 2),
+        )
         for i, (u, v) in enumerate(itertools.combinations(nodes, 2), 1)
         if rng.random() < 0.4
     ]
@@ -216,7 +238,10 @@ def test_blocs_properties_on_random_graphs(seed: int) -> None:
 def test_blocs_respects_as_of_and_empty() -> None:
     kg = kg_of([E(1, "A", "B", "allied_with", vf="2025")])
     assert blocs(kg, as_of="2024-06-01") == {
-        "items": [], "crossing": [], "frustrated": [], "frustration": 0,
+        "items": [],
+        "crossing": [],
+        "frustrated": [],
+        "frustration": 0,
     }
     with pytest.raises(ValueError):
         blocs(kg, max_passes=-1)
@@ -233,27 +258,45 @@ def _triangle(ab: tuple[str, float], bc: tuple[str, float], ac: tuple[str, float
     ("kg", "between", "polarity", "rule"),
     [
         # weakest is B–C (+); through A: B's friend A is hostile to C
-        (_triangle(("allied_with", 0.9), ("allied_with", 0.5), ("hostile_to", 0.8)),
-         ["B", "C"], "negative", "the enemy of my friend is my enemy"),
+        (
+            _triangle(("allied_with", 0.9), ("allied_with", 0.5), ("hostile_to", 0.8)),
+            ["B", "C"],
+            "negative",
+            "the enemy of my friend is my enemy",
+        ),
         # weakest is A–C (-); through B both are friends
-        (_triangle(("allied_with", 0.9), ("allied_with", 0.8), ("hostile_to", 0.3)),
-         ["A", "C"], "positive", "the friend of my friend is my friend"),
+        (
+            _triangle(("allied_with", 0.9), ("allied_with", 0.8), ("hostile_to", 0.3)),
+            ["A", "C"],
+            "positive",
+            "the friend of my friend is my friend",
+        ),
         # weakest is A–B (+); through C: A's enemy C is B's friend
-        (_triangle(("allied_with", 0.3), ("allied_with", 0.8), ("hostile_to", 0.9)),
-         ["A", "B"], "negative", "the friend of my enemy is my enemy"),
+        (
+            _triangle(("allied_with", 0.3), ("allied_with", 0.8), ("hostile_to", 0.9)),
+            ["A", "B"],
+            "negative",
+            "the friend of my enemy is my enemy",
+        ),
         # all hostile and equally strong: the first pair flips
-        (_triangle(("hostile_to", 1.0), ("rival_of", 1.0), ("hostile_to", 1.0)),
-         ["A", "B"], "positive", "the enemy of my enemy is my friend"),
+        (
+            _triangle(("hostile_to", 1.0), ("rival_of", 1.0), ("hostile_to", 1.0)),
+            ["A", "B"],
+            "positive",
+            "the enemy of my enemy is my friend",
+        ),
     ],
 )
 def test_balance_unbalanced_triangle(kg: KG, between: list[str], polarity: str, rule: str) -> None:
     assert balance(kg) == {
-        "items": [{
-            "kind": "unbalanced",
-            "actors": ["A", "B", "C"],
-            "relationships": [1, 2, 3],
-            "implied": {"between": between, "polarity": polarity, "rule": rule},
-        }],
+        "items": [
+            {
+                "kind": "unbalanced",
+                "actors": ["A", "B", "C"],
+                "relationships": [1, 2, 3],
+                "implied": {"between": between, "polarity": polarity, "rule": rule},
+            }
+        ],
         "total": 1,
         "truncated": False,
     }
@@ -267,19 +310,26 @@ def test_balance_balanced_triangles_are_not_reported() -> None:
 
 
 def test_balance_as_of_excludes_expired_edge() -> None:
-    kg = kg_of([
-        E(1, "A", "B", "allied_with"), E(2, "B", "C", "allied_with"),
-        E(3, "A", "C", "hostile_to", vf="2018", vt="2020-06"),
-    ])
+    kg = kg_of(
+        [
+            E(1, "A", "B", "allied_with"),
+            E(2, "B", "C", "allied_with"),
+            E(3, "A", "C", "hostile_to", vf="2018", vt="2020-06"),
+        ]
+    )
     assert balance(kg, as_of="2021-01-01")["total"] == 0
     assert balance(kg, as_of="2019-01-01")["total"] == 1
     assert balance(kg, as_of="2017-12-31")["total"] == 0
 
 
 def test_balance_open_triads() -> None:
-    kg = kg_of([
-        E(1, "A", "B", "allied_with"), E(2, "B", "C", "hostile_to"), E(3, "C", "D", "rival_of"),
-    ])
+    kg = kg_of(
+        [
+            E(1, "A", "B", "allied_with"),
+            E(2, "B", "C", "hostile_to"),
+            E(3, "C", "D", "rival_of"),
+        ]
+    )
     assert balance(kg)["items"] == []
     assert balance(kg, include_open=True) == {
         "items": [
@@ -287,15 +337,21 @@ def test_balance_open_triads() -> None:
                 "kind": "open",
                 "actors": ["A", "B", "C"],
                 "relationships": [1, 2],
-                "implied": {"between": ["A", "C"], "polarity": "negative",
-                            "rule": "the enemy of my friend is my enemy"},
+                "implied": {
+                    "between": ["A", "C"],
+                    "polarity": "negative",
+                    "rule": "the enemy of my friend is my enemy",
+                },
             },
             {
                 "kind": "open",
                 "actors": ["B", "C", "D"],
                 "relationships": [2, 3],
-                "implied": {"between": ["B", "D"], "polarity": "positive",
-                            "rule": "the enemy of my enemy is my friend"},
+                "implied": {
+                    "between": ["B", "D"],
+                    "polarity": "positive",
+                    "rule": "the enemy of my enemy is my friend",
+                },
             },
         ],
         "total": 2,
@@ -305,10 +361,14 @@ def test_balance_open_triads() -> None:
 
 def test_balance_open_and_closed_together() -> None:
     # Closed unbalanced A-B-C plus D hanging off C by a positive tie.
-    kg = kg_of([
-        E(1, "A", "B", "allied_with"), E(2, "B", "C", "allied_with"), E(3, "A", "C", "hostile_to"),
-        E(4, "C", "D", "allied_with", 0.5),
-    ])
+    kg = kg_of(
+        [
+            E(1, "A", "B", "allied_with"),
+            E(2, "B", "C", "allied_with"),
+            E(3, "A", "C", "hostile_to"),
+            E(4, "C", "D", "allied_with", 0.5),
+        ]
+    )
     result = balance(kg, include_open=True)
     kinds = [(item["kind"], item["actors"]) for item in result["items"]]
     assert kinds == [
@@ -317,7 +377,8 @@ def test_balance_open_and_closed_together() -> None:
         ("open", ["B", "C", "D"]),
     ]
     assert result["items"][1]["implied"] == {
-        "between": ["A", "D"], "polarity": "negative",
+        "between": ["A", "D"],
+        "polarity": "negative",
         "rule": "the friend of my enemy is my enemy",
     }
     assert result["total"] == 3
@@ -356,13 +417,16 @@ def test_balance_checks_inputs() -> None:
 
 
 def star() -> KG:
-    return kg_of([
-        E(1, "L1", "H", "supports", 0.9),
-        E(2, "L2", "H", "member_of", 0.8),
-        E(3, "H", "L3", "allied_with", 0.7),
-        E(4, "L4", "H", "hostile_to", 0.6),
-        E(5, "L5", "H", "diplomatic_contact", 0.5),
-    ], extra="Z")  # Z has no relationship: not counted
+    return kg_of(
+        [
+            E(1, "L1", "H", "supports", 0.9),
+            E(2, "L2", "H", "member_of", 0.8),
+            E(3, "H", "L3", "allied_with", 0.7),
+            E(4, "L4", "H", "hostile_to", 0.6),
+            E(5, "L5", "H", "diplomatic_contact", 0.5),
+        ],
+        extra="Z",
+    )  # Z has no relationship: not counted
 
 
 @pytest.mark.parametrize("metric", ["degree", "betweenness", "pagerank"])
@@ -395,7 +459,10 @@ def test_centrality_as_of_and_inputs() -> None:
     kg = kg_of([E(1, "A", "B", "allied_with", vt="2020"), E(2, "B", "C", "allied_with")])
     assert centrality(kg, metric="degree", as_of="2021-01-01")["nodes"] == 2
     assert centrality(kg_of([]), metric="pagerank") == {
-        "metric": "pagerank", "items": [], "sampled": False, "nodes": 0,
+        "metric": "pagerank",
+        "items": [],
+        "sampled": False,
+        "nodes": 0,
     }
     with pytest.raises(ValueError):
         centrality(kg, metric="closeness")  # type: ignore[arg-type]

@@ -37,12 +37,45 @@ def sample() -> KG:
 
 
 EDGES: dict[int, tuple[str, str, dict[str, Any]]] = {
-    1: ("A", "B", {"id": 1, "type": "allied_with", "polarity": "positive", "directed": False,
-                   "confidence": 0.9, "valid_from": "2020", "valid_to": ""}),
-    2: ("A", "C", {"id": 2, "type": "supports", "polarity": "positive", "directed": True,
-                   "confidence": 0.5, "valid_from": "2024-01", "valid_to": "2024-06"}),
-    3: ("B", "C", {"id": 3, "type": "hostile_to", "polarity": "negative", "directed": False,
-                   "confidence": 0.7, "valid_from": "", "valid_to": ""}),
+    1: (
+        "A",
+        "B",
+        {
+            "id": 1,
+            "type": "allied_with",
+            "polarity": "positive",
+            "directed": False,
+            "confidence": 0.9,
+            "valid_from": "2020",
+            "valid_to": "",
+        },
+    ),
+    2: (
+        "A",
+        "C",
+        {
+            "id": 2,
+            "type": "supports",
+            "polarity": "positive",
+            "directed": True,
+            "confidence": 0.5,
+            "valid_from": "2024-01",
+            "valid_to": "2024-06",
+        },
+    ),
+    3: (
+        "B",
+        "C",
+        {
+            "id": 3,
+            "type": "hostile_to",
+            "polarity": "negative",
+            "directed": False,
+            "confidence": 0.7,
+            "valid_from": "",
+            "valid_to": "",
+        },
+    ),
 }
 NODES = {
     "A": {"name": "Alpha", "kind": "state"},
@@ -112,8 +145,12 @@ def test_node_link_json() -> None:
         "graph": {},
         "nodes": [{"id": n, **attrs} for n, attrs in NODES.items()],
         "links": [
-            {"source": u, "target": v, "key": k,
-             **{a: (None if a.startswith("valid_") and x == "" else x) for a, x in d.items()}}
+            {
+                "source": u,
+                "target": v,
+                "key": k,
+                **{a: (None if a.startswith("valid_") and x == "" else x) for a, x in d.items()},
+            }
             for k, (u, v, d) in sorted(EDGES.items())
         ],
     }
@@ -139,9 +176,20 @@ def test_cytoscape_json() -> None:
                 {"data": {"id": "C", "name": "Gamma", "kind": "person"}},
             ],
             "edges": [
-                {"data": {"id": "r3", "source": "B", "target": "C", "relationship": 3,
-                          "type": "hostile_to", "polarity": "negative", "directed": False,
-                          "confidence": 0.7, "valid_from": None, "valid_to": None}},
+                {
+                    "data": {
+                        "id": "r3",
+                        "source": "B",
+                        "target": "C",
+                        "relationship": 3,
+                        "type": "hostile_to",
+                        "polarity": "negative",
+                        "directed": False,
+                        "confidence": 0.7,
+                        "valid_from": None,
+                        "valid_to": None,
+                    }
+                },
             ],
         }
     }

@@ -16,8 +16,12 @@ class FakeFeed:
         self.log: list[tuple[int, set[str], set[int]]] = []
         self.snapshots = 0
 
-    def write(self, nodes: list[NodeRow] = (), edges: list[EdgeRow] = (),  # type: ignore[assignment]
-              drop_edges: list[int] = ()) -> None:  # type: ignore[assignment]
+    def write(
+        self,
+        nodes: list[NodeRow] = (),
+        edges: list[EdgeRow] = (),  # type: ignore[assignment]
+        drop_edges: list[int] = (),
+    ) -> None:  # type: ignore[assignment]
         self.rev += 1
         for n in nodes:
             self.nodes[n.id] = n
@@ -40,10 +44,13 @@ class FakeFeed:
         rels = set().union(*(e[2] for e in entries)) if entries else set()
         if len(actors) + len(rels) > limit:
             return None
-        return Delta(head=self.rev, nodes=[self.nodes[a] for a in actors if a in self.nodes],
-                     removed_nodes=[a for a in actors if a not in self.nodes],
-                     edges=[self.edges[r] for r in rels if r in self.edges],
-                     removed_edges=[r for r in rels if r not in self.edges])
+        return Delta(
+            head=self.rev,
+            nodes=[self.nodes[a] for a in actors if a in self.nodes],
+            removed_nodes=[a for a in actors if a not in self.nodes],
+            edges=[self.edges[r] for r in rels if r in self.edges],
+            removed_edges=[r for r in rels if r not in self.edges],
+        )
 
 
 def _n(i: str) -> NodeRow:
@@ -104,8 +111,12 @@ def test_readers_never_see_half_applied_change() -> None:
     for t in threads:
         t.start()
     for i in range(0, 400, 2):
-        feed.write(edges=[EdgeRow(i, "a", "b", "allied_with", None, None, 0.9),
-                          EdgeRow(i + 1, "b", "a", "sponsors", None, None, 0.9)])
+        feed.write(
+            edges=[
+                EdgeRow(i, "a", "b", "allied_with", None, None, 0.9),
+                EdgeRow(i + 1, "b", "a", "sponsors", None, None, 0.9),
+            ]
+        )
         store.sync()
     stop.set()
     for t in threads:

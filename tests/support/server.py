@@ -23,19 +23,45 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(db_url: str, *, workers: int = 1, seed: bool = True,
-                   log: Path | None = None) -> Iterator[str]:
+def running_server(
+    db_url: str, *, workers: int = 1, seed: bool = True, log: Path | None = None
+) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "KG_DATABASE_URL": db_url, "KG_API_KEYS": WRITE_KEY,
-           "KG_SEED": "true" if seed else "false"}
+    env = {
+        **os.environ,
+        "KG_DATABASE_URL": db_url,
+        "KG_API_KEYS": WRITE_KEY,
+        "KG_SEED": "true" if seed else "false",
+    }
     # Migrate and seed once, as `kg serve` does, before the workers start.
-    subprocess.run([sys.executable, "-m", "app.cli", "seed" if seed else "migrate"], env=env,
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "seed" if seed else "migrate"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", str(workers), "--log-level", "warning"],
-        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
