@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -32,11 +32,13 @@ def search_actors(
         stmt = select(Actor)
         count = select(func.count()).select_from(Actor)
         if kind:
-            stmt = stmt.where(Actor.kind == kind)
-            count = count.where(Actor.kind == kind)
+            stmt = stmt.where(col(Actor.kind) == kind)
+            count = count.where(col(Actor.kind) == kind)
         total = session.execute(count).scalar_one()
         rows = (
-            session.execute(stmt.order_by(Actor.name_key, Actor.id).limit(limit).offset(offset))
+            session.execute(
+                stmt.order_by(col(Actor.name_key), col(Actor.id)).limit(limit).offset(offset)
+            )
             .scalars()
             .all()
         )
@@ -49,23 +51,23 @@ def search_actors(
     key = fold(q)
     pattern = _like_escape(key)
     rank = case(
-        ((ActorName.key == key) & (col(ActorName.is_alias).is_(False)), 0),
-        (ActorName.key == key, 1),
+        ((col(ActorName.key) == key) & (col(ActorName.is_alias).is_(False)), 0),
+        (col(ActorName.key) == key, 1),
         (col(ActorName.key).like(pattern + "%", escape="\\"), 2),
         else_=3,
     )
     best = (
-        select(ActorName.actor_id, func.min(rank).label("rank"))
+        select(col(ActorName.actor_id), func.min(rank).label("rank"))
         .where(col(ActorName.key).like("%" + pattern + "%", escape="\\"))
-        .group_by(ActorName.actor_id)
+        .group_by(col(ActorName.actor_id))
         .subquery()
     )
-    stmt = select(Actor, best.c.rank).join(best, best.c.actor_id == Actor.id)
+    stmt = select(Actor, best.c.rank).join(best, best.c.actor_id == col(Actor.id))
     if kind:
-        stmt = stmt.where(Actor.kind == kind)
+        stmt = stmt.where(col(Actor.kind) == kind)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(
-        stmt.order_by(best.c.rank, Actor.name_key, Actor.id).limit(limit).offset(offset)
+        stmt.order_by(best.c.rank, col(Actor.name_key), col(Actor.id)).limit(limit).offset(offset)
     ).all()
     items = [{**actor_record(a), "rank": r} for a, r in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -137,8 +139,9 @@ def delete_actor(
         actor = get_actor(session, actor_id)
         rel_ids = list(
             session.execute(
-                select(Relationship.id).where(
-                    (Relationship.source_id == actor_id) | (Relationship.target_id == actor_id)
+                select(col(Relationship.id)).where(
+                    (col(Relationship.source_id) == actor_id)
+                    | (col(Relationship.target_id) == actor_id)
                 )
             ).scalars()
         )
@@ -148,26 +151,14 @@ def delete_actor(
                 "delete them first or pass cascade=true."
             )
         if rel_ids:
-            session.execute(
-                Evidence.__table__.delete().where(  # type: ignore[attr-defined]
-                    col(Evidence.relationship_id).in_(rel_ids)
-                )
-            )
-            session.execute(
-                Relationship.__table__.delete().where(  # type: ignore[attr-defined]
-                    col(Relationship.id).in_(rel_ids)
-                )
-            )
-        session.execute(
-            ActorName.__table__.delete().where(  # type: ignore[attr-defined]
-                ActorName.actor_id == actor_id
-            )
-        )
+            session.execute(delete(Evidence).where(col(Evidence.relationship_id).in_(rel_ids)))
+            session.execute(delete(Relationship).where(col(Relationship.id).in_(rel_ids)))
+        session.execute(delete(ActorName).where(col(ActorName.actor_id) == actor_id))
         session.delete(actor)
         session.flush()
         record_change(
             session,
-            Touched(actors={actor_id}, relationships=set(rel_ids)),  # type: ignore[arg-type]
+            Touched(actors={actor_id}, relationships=set(rel_ids)),
             action="actor.delete",
             key_id=key_id,
         )
@@ -182,11 +173,7 @@ def delete_relationship(
         rel = session.get(Relationship, rel_id)
         if rel is None:
             raise NotFound(f"No relationship has the id {rel_id}.")
-        session.execute(
-            Evidence.__table__.delete().where(  # type: ignore[attr-defined]
-                Evidence.relationship_id == rel_id
-            )
-        )
+        session.execute(delete(Evidence).where(col(Evidence.relationship_id) == rel_id))
         session.delete(rel)
         session.flush()
         record_change(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db import write_session
 from app.errors import Invalid, TooLarge
@@ -104,7 +104,7 @@ def apply_actor_fields(actor: Actor, values: dict[str, Any], *, merge: bool) -> 
 
 
 def replace_names(session: Session, actor: Actor) -> None:
-    session.execute(delete(ActorName).where(ActorName.actor_id == actor.id))  # type: ignore[arg-type]
+    session.execute(delete(ActorName).where(col(ActorName.actor_id) == actor.id))
     session.add_all(name_rows(actor.id, actor.name, actor.aliases))
 
 
@@ -200,8 +200,8 @@ def _plan(
     for i, act in enumerate(batch.actors):
         aid = act.id or slugify(act.name)
         if aid in actors:
-            j, other = actors[aid]
-            if act.model_dump(exclude={"id"}, exclude_unset=True) != other.model_dump(
+            j, other_actor = actors[aid]
+            if act.model_dump(exclude={"id"}, exclude_unset=True) != other_actor.model_dump(
                 exclude={"id"}, exclude_unset=True
             ):
                 check.add(f"/actors/{i}", f"actor {aid!r} conflicts with /actors/{j}")
@@ -270,10 +270,10 @@ def _plan(
         s, t = normalise_ends(rel.type, rel.source, rel.target)
         key = (s, t, rel.type.value, rel.valid_from or "")
         if key in rels:
-            j, other, other_ev = rels[key]
+            j, other_rel, other_ev = rels[key]
             if rel.model_dump(
                 exclude={"evidence", "source", "target"}, exclude_unset=True
-            ) != other.model_dump(exclude={"evidence", "source", "target"}, exclude_unset=True):
+            ) != other_rel.model_dump(exclude={"evidence", "source", "target"}, exclude_unset=True):
                 check.add(
                     base, f"relationship conflicts with /relationships/{j} (same natural key)"
                 )
@@ -415,7 +415,9 @@ def _check_text_changes(
         if stored is None or "text" not in src.model_fields_set or stored.text == src.text:
             continue
         quotes = (
-            session.execute(select(Evidence.quote).where(Evidence.source_id == sid)).scalars().all()
+            session.execute(select(col(Evidence.quote)).where(col(Evidence.source_id) == sid))
+            .scalars()
+            .all()
         )
         if not quotes:
             continue
@@ -447,7 +449,10 @@ def _rels_by_key(
 ) -> dict[tuple[str, str, str, str], Relationship]:
     found: dict[tuple[str, str, str, str], Relationship] = {}
     cols = tuple_(
-        Relationship.source_id, Relationship.target_id, Relationship.type, Relationship.valid_from
+        col(Relationship.source_id),
+        col(Relationship.target_id),
+        col(Relationship.type),
+        col(Relationship.valid_from),
     )
     for chunk in _chunks(keys):
         for row in session.execute(select(Relationship).where(cols.in_(chunk))).scalars():
@@ -459,9 +464,9 @@ def _evidence_hashes(session: Session, rel_ids: list[int]) -> dict[int, set[tupl
     found: dict[int, set[tuple[str, str]]] = {}
     for chunk in _chunks(rel_ids):
         for rid, sid, h in session.execute(
-            select(Evidence.relationship_id, Evidence.source_id, Evidence.quote_hash).where(
-                Evidence.relationship_id.in_(chunk)
-            )  # type: ignore[attr-defined]
+            select(
+                col(Evidence.relationship_id), col(Evidence.source_id), col(Evidence.quote_hash)
+            ).where(col(Evidence.relationship_id).in_(chunk))
         ):
             found.setdefault(rid, set()).add((sid, h))
     return found

@@ -274,7 +274,7 @@ def centrality(
     settings: Settings,
     cache: AnalyticsCache,
     *,
-    metric: str,
+    metric: analytics.Metric,
     top: int,
     as_of: str | None,
 ) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def centrality(
             lambda: analytics.centrality(
                 kg,
                 metric=metric,
-                top=settings.max_page_size,  # type: ignore[arg-type]
+                top=settings.max_page_size,
                 as_of=as_of,
                 sample_above=settings.betweenness_sample_above,
             ),

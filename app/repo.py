@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.graph.build import EdgeRow, NodeRow
 from app.graph.store import Delta
@@ -31,18 +31,18 @@ def _edge_row(r: Any) -> EdgeRow:
 
 
 _EDGE_COLS = (
-    Relationship.id,
-    Relationship.source_id,
-    Relationship.target_id,
-    Relationship.type,
-    Relationship.valid_from,
-    Relationship.valid_to,
-    Relationship.confidence,
+    col(Relationship.id),
+    col(Relationship.source_id),
+    col(Relationship.target_id),
+    col(Relationship.type),
+    col(Relationship.valid_from),
+    col(Relationship.valid_to),
+    col(Relationship.confidence),
 )
 
 
 def head_revision(session: Session) -> int:
-    return int(session.execute(select(func.max(Change.revision))).scalar() or 0)
+    return int(session.execute(select(func.max(col(Change.revision)))).scalar() or 0)
 
 
 class SqlFeed:
@@ -60,7 +60,10 @@ class SqlFeed:
             # One transaction: the revision and the rows agree (WAL / MVCC snapshot).
             s.connection()
             revision = head_revision(s)
-            nodes = [NodeRow(*r) for r in s.execute(select(Actor.id, Actor.name, Actor.kind))]
+            nodes = [
+                NodeRow(*r)
+                for r in s.execute(select(col(Actor.id), col(Actor.name), col(Actor.kind)))
+            ]
             edges = [_edge_row(r) for r in s.execute(select(*_EDGE_COLS))]
             return revision, nodes, edges
 
@@ -68,9 +71,9 @@ class SqlFeed:
         with Session(self._engine) as s:
             s.connection()
             rows = s.execute(
-                select(Change.revision, Change.actors, Change.relationships)
-                .where(Change.revision > since)
-                .order_by(Change.revision)
+                select(col(Change.revision), col(Change.actors), col(Change.relationships))
+                .where(col(Change.revision) > since)
+                .order_by(col(Change.revision))
             ).all()
             if not rows:
                 return Delta(head=since)
@@ -85,14 +88,16 @@ class SqlFeed:
             found_nodes: set[str] = set()
             for chunk in _chunks(sorted(actor_ids)):
                 for r in s.execute(
-                    select(Actor.id, Actor.name, Actor.kind).where(Actor.id.in_(chunk))
-                ):  # type: ignore[attr-defined]
+                    select(col(Actor.id), col(Actor.name), col(Actor.kind)).where(
+                        col(Actor.id).in_(chunk)
+                    )
+                ):
                     delta.nodes.append(NodeRow(*r))
                     found_nodes.add(r[0])
             delta.removed_nodes = sorted(actor_ids - found_nodes)
             found_edges: set[int] = set()
             for chunk in _chunks(sorted(rel_ids)):
-                for r in s.execute(select(*_EDGE_COLS).where(Relationship.id.in_(chunk))):  # type: ignore[union-attr]
+                for r in s.execute(select(*_EDGE_COLS).where(col(Relationship.id).in_(chunk))):
                     delta.edges.append(_edge_row(r))
                     found_edges.add(r[0])
             delta.removed_edges = sorted(rel_ids - found_edges)
@@ -107,13 +112,13 @@ def relationship_records(session: Session, ids: Sequence[int]) -> dict[int, dict
     evidence: dict[int, list[dict[str, str]]] = defaultdict(list)
     for chunk in _chunks(list(dict.fromkeys(ids))):
         for rel in session.execute(
-            select(Relationship).where(Relationship.id.in_(chunk))
-        ).scalars():  # type: ignore[union-attr]
-            out[rel.id] = relationship_record(rel, evidence[rel.id])  # type: ignore[index]
+            select(Relationship).where(col(Relationship.id).in_(chunk))
+        ).scalars():
+            out[rel.id] = relationship_record(rel, evidence[rel.id])
         for rid, src, quote in session.execute(
-            select(Evidence.relationship_id, Evidence.source_id, Evidence.quote)
-            .where(Evidence.relationship_id.in_(chunk))  # type: ignore[attr-defined]
-            .order_by(Evidence.id)
+            select(col(Evidence.relationship_id), col(Evidence.source_id), col(Evidence.quote))
+            .where(col(Evidence.relationship_id).in_(chunk))
+            .order_by(col(Evidence.id))
         ):
             evidence[rid].append({"source": src, "quote": quote})
     return out

@@ -76,7 +76,9 @@ def _all_errors(
                 # already. Where its id is itself unreadable, no reference can be judged.
                 if kind in meant:
                     meant[kind] |= _meant_ids(item)
-    batch = Batch.model_construct(**valid)
+    batch = Batch.model_construct(
+        sources=valid["sources"], actors=valid["actors"], relationships=valid["relationships"]
+    )
     with read_session(request.app.state.engine) as session:
         found = reference_errors(
             session, batch, other_actors=meant["actors"], other_sources=meant["sources"]

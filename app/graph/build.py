@@ -16,6 +16,8 @@ import networkx as nx
 
 from app.vocabulary import REL_TYPES, RelType
 
+Adjacency = dict[str, dict[str, dict[int, dict[str, Any]]]]
+KeyAdjacency = dict[str, dict[str, dict[int, Any]]]
 Mode = Literal["alliance", "proxy", "hostile", "any"]
 MODES: tuple[Mode, ...] = ("alliance", "proxy", "hostile", "any")
 
@@ -63,6 +65,14 @@ class KG:
         self.negative: nx.MultiGraph[str] = nx.MultiGraph()
         self.sponsors: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         self.ends: dict[int, tuple[str, str]] = {}
+        # NetworkX's own adjacency dicts, read directly in hot loops: its public views cost an
+        # object per access. Read-only outside this class.
+        self.succ: Adjacency = self.G._succ  # type: ignore[attr-defined]
+        self.pred: Adjacency = self.G._pred  # type: ignore[attr-defined]
+        self._positive_adj: KeyAdjacency = self.positive._adj  # type: ignore[attr-defined]
+        self._negative_adj: KeyAdjacency = self.negative._adj  # type: ignore[attr-defined]
+        self._sponsor_succ: KeyAdjacency = self.sponsors._succ  # type: ignore[attr-defined]
+        self._sponsor_pred: KeyAdjacency = self.sponsors._pred  # type: ignore[attr-defined]
 
     # -- nodes
     def upsert_node(self, row: NodeRow) -> None:
@@ -133,10 +143,10 @@ class KG:
 
     def incident(self, node: str) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
         """Every edge touching ``node`` once, as (source, target, id, data)."""
-        for v, keyed in self.G._succ[node].items():
+        for v, keyed in self.succ[node].items():
             for rid, data in keyed.items():
                 yield node, v, rid, data
-        for u, keyed in self.G._pred[node].items():
+        for u, keyed in self.pred[node].items():
             if u == node:
                 continue
             for rid, data in keyed.items():
@@ -149,25 +159,24 @@ class KG:
 
         ``reverse`` walks edges backwards; it only matters for the directed proxy mode.
         """
-        G = self.G
         if mode == "any":
-            for adj in (G._succ, G._pred):
+            for adj in (self.succ, self.pred):
                 for v, keyed in adj[node].items():
                     for rid, data in keyed.items():
                         yield v, rid, data
             return
         if mode == "proxy":
-            adj = self.sponsors._pred if reverse else self.sponsors._succ
+            adj = self._sponsor_pred if reverse else self._sponsor_succ
             for v, keyed in adj.get(node, {}).items():
                 for rid in keyed:
                     u, w = (v, node) if reverse else (node, v)
-                    yield v, rid, G._succ[u][w][rid]
+                    yield v, rid, self.succ[u][w][rid]
             return
-        H = self.positive if mode == "alliance" else self.negative
-        for v, keyed in H._adj.get(node, {}).items():
+        mode_adj = self._positive_adj if mode == "alliance" else self._negative_adj
+        for v, keyed in mode_adj.get(node, {}).items():
             for rid in keyed:
                 u, w = self.ends[rid]
-                yield v, rid, G._succ[u][w][rid]
+                yield v, rid, self.succ[u][w][rid]
 
 
 def build(nodes: Iterable[NodeRow], edges: Iterable[EdgeRow]) -> KG:

@@ -112,7 +112,7 @@ def neighbourhood(
     # Induced edges by a dict loop: G.subgraph() measured 5x slower (PERF_NOTES).
     edges: list[int] = []
     for u in order:
-        for v, keyed in kg.G._succ[u].items():
+        for v, keyed in kg.succ[u].items():
             if v in seen:
                 edges.extend(rid for rid, data in keyed.items() if keep(data))
     return Neighbourhood(order, edges, truncated)
@@ -305,7 +305,7 @@ def net_sign(kg: KG, u: str, v: str, as_of: str | None) -> int:
     """The sign of the pair u–v at ``as_of``: the confidence-weighted sum of its signed ties."""
     total = 0.0
     for a, b in ((u, v), (v, u)):
-        for data in kg.G._succ.get(a, {}).get(b, {}).values():
+        for data in kg.succ.get(a, {}).get(b, {}).values():
             if holds(data, as_of):
                 total += SIGN[data["type"]] * data["conf"]
     return (total > 0) - (total < 0)
@@ -343,8 +343,6 @@ def diff(kg: KG, start: str, end: str) -> Diff:
     for u, v in sorted(pairs):
         before, after = net_sign(kg, u, v, start), net_sign(kg, u, v, end)
         if before and after and before != after:
-            rels = sorted(
-                rid for a, b in ((u, v), (v, u)) for rid in kg.G._succ.get(a, {}).get(b, {})
-            )
+            rels = sorted(rid for a, b in ((u, v), (v, u)) for rid in kg.succ.get(a, {}).get(b, {}))
             flips.append((u, v, before, after, rels))
     return Diff(sorted(began), sorted(ended), flips)
