@@ -8,11 +8,6 @@ are recorded too, and a test that leaves any of them behind fails at teardown.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +17,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, WRITE_KEY
+from tests.support.server import running_server
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,7 +32,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 VENDOR = ROOT / "app" / "static" / "vendor"
 VENDOR_FILES = ("cytoscape.min.js", "layout-base.js", "cose-base.js", "cytoscape-fcose.js")
-WRITE_KEY = "test-write-key"
 VIEWPORT = {"width": 1280, "height": 800}
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -76,66 +72,13 @@ XSS_BATCH: dict[str, Any] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _server_env(db_path: Path) -> dict[str, str]:
-    # The browser tests are about the page: always a fresh SQLite file, whatever KG_DATABASE_URL
-    # the rest of the suite runs on, and no other KG_ setting leaking in (read keys, limits...).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env.update(
-        {
-            "KG_DATABASE_URL": f"sqlite:///{db_path}",
-            "KG_API_KEYS": WRITE_KEY,
-            "KG_SEED": "true",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a live server with the seed graph and the xss-probe actor."""
     tmp = tmp_path_factory.mktemp("browser-server")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=_server_env(tmp / "kg.sqlite3"),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /health in 60 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    # The browser tests are about the page: always a fresh SQLite file, whatever
+    # KG_DATABASE_URL the rest of the suite runs on.
+    with running_server(f"sqlite:///{tmp / 'kg.sqlite3'}", log=tmp / "server.log") as base:
         r = httpx.post(
             f"{base}/v1/ingest",
             json=XSS_BATCH,
@@ -144,13 +87,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         assert r.status_code == 200, r.text
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")

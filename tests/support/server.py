@@ -24,11 +24,21 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    db_url: str, *, workers: int = 1, seed: bool = True, log: Path | None = None
+    db_url: str,
+    *,
+    workers: int = 1,
+    seed: bool = True,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
+    """Serve ``db_url`` on a free loopback port; yields the base URL and stops the server after.
+
+    No KG_ setting leaks in from the test run's environment; ``env`` adds settings.
+    """
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("KG_")},
+        **(env or {}),
         "KG_DATABASE_URL": db_url,
         "KG_API_KEYS": WRITE_KEY,
         "KG_SEED": "true" if seed else "false",
