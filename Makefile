@@ -7,7 +7,7 @@ PORT ?= 8000
 WORKERS ?= 1
 EXPLORER_JS := app/static/vendor/.installed
 
-.PHONY: serve test test-sqlite test-postgres lint typecheck bench explorer-assets browser clean
+.PHONY: serve test test-sqlite test-postgres lint typecheck bench fuzz explorer-assets browser clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,15 +45,26 @@ browser:
 test: $(VENV)/.installed-dev $(EXPLORER_JS) browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# Schemathesis against a live server, every check on, ~2.5 min; KG_DATABASE_URL=postgresql+psycopg://...
+# fuzzes PostgreSQL. FUZZ_ARGS="--max-time 600 --seed 7" for a longer or repeatable run.
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.hardening.fuzz $(FUZZ_ARGS)
+
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.run
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+# Synthetic S and L graphs, the service against its floors and Kuzu; ~15 min on 2 cores.
+# Writes bench/results/latest.{json,md} and prints the table. BENCH_ARGS=--quick: a smaller run.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor data

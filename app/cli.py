@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 from app.settings import Settings
+from app.vocabulary import RelType
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -62,48 +64,72 @@ def _seed(_: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from app.db import make_engine
-    from app.errors import DomainError
-    from app.ingest import ingest
-    from app.migrate import upgrade
-    from app.schemas import Batch
+    import time
 
-    settings = Settings()
-    engine = make_engine(settings)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+
+    from app.bulk import import_files
+    from app.db import make_engine
+    from app.migrate import upgrade
+
+    paths = [Path(name) for name in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    engine = make_engine(Settings())
     upgrade(engine)
-    status = 0
-    for name in args.files:
-        try:
-            batch = Batch.model_validate_json(Path(name).read_bytes())
-            result = ingest(engine, None, batch, key_id="cli", max_items=10**7)
-        except DomainError as exc:
-            print(f"{name}: {exc.detail}", file=sys.stderr)
-            for err in (exc.errors or [])[:50]:
-                print(f"  {err['pointer']}: {err['message']}", file=sys.stderr)
-            status = 1
-            continue
-        except ValueError as exc:
-            print(f"{name}: invalid batch: {str(exc)[:2000]}", file=sys.stderr)
-            status = 1
-            continue
-        print(f"{name}: {result}")
-    return status
+    err = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=args.quiet or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("importing", total=sum(p.stat().st_size for p in paths))
+        report = import_files(
+            engine,
+            paths,
+            chunk_size=args.chunk_size,
+            progress=lambda n: bar.advance(task, n),
+            max_rejects=args.max_rejects,
+        )
+    seconds = time.perf_counter() - started
+    for reject in report.rejects[: args.show_rejects]:
+        print(f"rejected {reject}", file=sys.stderr)
+    if report.rejected > args.show_rejects:
+        print(f"... {report.rejected - args.show_rejects} more rejection(s)", file=sys.stderr)
+    summary = report.as_dict()
+    summary["seconds"] = round(seconds, 2)
+    print(json.dumps(summary))
+    return 1 if report.rejected else 0
 
 
 def _export(args: argparse.Namespace) -> int:
+    from app.bulk import export_graph
     from app.db import make_engine
-    from app.graph import export
-    from app.graph.store import GraphStore
-    from app.repo import SqlFeed
 
-    store = GraphStore(SqlFeed(make_engine(Settings())))
-    store.load()
-    _, writer = export.FORMATS[args.format]
-    H = export.export_graph(store.kg, as_of=args.as_of)
     out = open(args.output, "wb") if args.output != "-" else sys.stdout.buffer  # noqa: SIM115
     try:
-        for chunk in writer(H):
-            out.write(chunk)
+        export_graph(
+            make_engine(Settings()),
+            out,
+            fmt=args.format,
+            as_of=args.as_of,
+            types=set(args.type) if args.type else None,
+            polarity=args.polarity,
+        )
     finally:
         if out is not sys.stdout.buffer:
             out.close()
@@ -120,14 +146,29 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=_migrate)
     sub.add_parser("seed", help="load seed_data/ into an empty database").set_defaults(func=_seed)
-    imp = sub.add_parser("import", help="ingest JSON batch files (one transaction each)")
-    imp.add_argument("files", nargs="+")
+    from app.bulk import DEFAULT_CHUNK
+
+    imp = sub.add_parser(
+        "import",
+        help="stream JSON batches or NDJSON files into the database",
+        description="Import JSON batches (the body of POST /v1/ingest) or NDJSON files (one "
+        '{"source": ...}, {"actor": ...} or {"relationship": ...} per line), validated as the '
+        "API validates, CHUNK items per transaction. Invalid items are reported and skipped; "
+        "the exit status is 1 when any was. Importing a file again changes nothing.",
+    )
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, metavar="CHUNK")
+    imp.add_argument("--max-rejects", type=int, default=None, help="stop after this many")
+    imp.add_argument("--show-rejects", type=int, default=50, help="print at most this many")
+    imp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     imp.set_defaults(func=_import)
     exp = sub.add_parser("export", help="write the graph in an export format")
     exp.add_argument(
         "--format", default="graphml", choices=["node-link", "cytoscape", "graphml", "gexf"]
     )
-    exp.add_argument("--as-of", default=None)
+    exp.add_argument("--as-of", default=None, help="only ties holding on this date")
+    exp.add_argument("--type", action="append", choices=[t.value for t in RelType])
+    exp.add_argument("--polarity", choices=["positive", "negative", "neutral"])
     exp.add_argument("--output", "-o", default="-")
     exp.set_defaults(func=_export)
     args = parser.parse_args(argv)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
-from app.errors import Unavailable
+from app.errors import Unavailable, is_lock_error
 from app.settings import Settings
 
 # Any constant will do: it names the one lock that orders writers on PostgreSQL, so revisions
@@ -33,7 +33,15 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine, settings.busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # lock_timeout: a writer waiting on the write lock longer than the busy timeout gives up
+    # (a 503 with Retry-After) instead of holding a worker forever.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"options": f"-c lock_timeout={max(1, int(settings.busy_timeout_ms))}"},
+    )
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -54,11 +62,6 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # Writers take the write lock up front, so two writers queue instead of deadlocking.
         mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("kg_write") else "BEGIN"
         conn.exec_driver_sql(mode)
-
-
-def is_lock_error(exc: BaseException) -> bool:
-    msg = str(getattr(exc, "orig", exc)).lower()
-    return "database is locked" in msg or "lock timeout" in msg or "deadlock" in msg
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -16,6 +17,8 @@ log = logging.getLogger("kg")
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://geokg.dev/problems/"
+#: Most entries an `errors` list carries: a huge invalid batch must not make a huge answer.
+MAX_REPORTED_ERRORS = 100
 
 
 class DomainError(Exception):
@@ -90,15 +93,20 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """An RFC 9457 problem+json response."""
+    detail = _safe_text(detail, 2000)
+    if errors is not None and len(errors) > MAX_REPORTED_ERRORS:
+        detail += f" (the first {MAX_REPORTED_ERRORS} of {len(errors)} are listed)"
+        errors = errors[:MAX_REPORTED_ERRORS]
     body: dict[str, Any] = {
         "type": _TYPE_BASE + (slug or str(status)),
         "title": title,
         "status": status,
-        "detail": _safe_text(detail, 2000),
+        "detail": detail,
     }
     if errors is not None:
+        # Pointers can carry client-chosen keys: every string is made encodable, not only messages.
         body["errors"] = [
-            {k: _safe_text(v) if k == "message" else v for k, v in e.items()} for e in errors
+            {k: _safe_text(v) if isinstance(v, str) else v for k, v in e.items()} for e in errors
         ]
     return Response(
         orjson.dumps(body, default=_safe_text),
@@ -116,10 +124,22 @@ def _pointer(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     )
     # Drop pydantic's internal tags for unions and function validators.
     clean = [
-        p for p in parts if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+        p
+        for p in parts
+        if not (isinstance(p, str) and ("[" in p or p.startswith(("function-", "constrained-"))))
     ]
     escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in clean]
     return where, "/" + "/".join(escaped) if escaped else ""
+
+
+_DATE_ERRORS = {
+    "date_type",
+    "date_parsing",
+    "date_from_datetime_parsing",
+    "date_from_datetime_inexact",
+    "date_past",
+    "date_future",
+}
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -128,9 +148,12 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     for err in exc.errors():
         where, pointer = _pointer(err.get("loc", ()))
         message = err.get("msg", "invalid")
-        if err.get("type") == "enum" and "expected" in err.get("ctx", {}):
-            message = f"{message}"
-        out.append({"pointer": pointer, "in": where, "message": _safe_text(message)})
+        if err.get("type") in _DATE_ERRORS:
+            # Say what is accepted, not only what went wrong.
+            message = f"{message}; expected an ISO date YYYY-MM-DD"
+        entry = {"pointer": pointer, "in": where, "message": _safe_text(message)}
+        if entry not in out:
+            out.append(entry)
     return out
 
 
@@ -186,7 +209,44 @@ def install_handlers(app: FastAPI) -> None:
             exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=headers
         )
 
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, exc: OperationalError) -> Response:
+        # A lock held past the busy timeout, or a database that is briefly unreachable, is
+        # worth retrying; anything else is a bug and stays a 500 (without its SQL).
+        if is_transient(exc):
+            log.warning("database unavailable: %s", type(exc.orig).__name__)
+            return problem(
+                503,
+                Unavailable.title,
+                "The database is busy or unreachable; retry shortly.",
+                slug=Unavailable.slug,
+                headers={"Retry-After": "1"},
+            )
+        return await _unexpected(_, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return problem(500, "Internal error", "The server failed; the error was logged.")
+        # Served by Starlette's outermost middleware, outside SecurityHeaders: set them here.
+        return problem(
+            500,
+            "Internal error",
+            "The server failed; the error was logged.",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+        )
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a database lock wait that ran out (SQLite busy, PostgreSQL timeout)."""
+    msg = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in msg or "lock timeout" in msg or "deadlock" in msg
+
+
+def is_transient(exc: OperationalError) -> bool:
+    """Lock timeouts and lost connections: conditions a client can retry."""
+    if is_lock_error(exc) or exc.connection_invalidated:
+        return True
+    msg = str(exc.orig).lower()
+    return any(
+        s in msg for s in ("connection", "server closed", "terminating", "could not connect")
+    )

@@ -6,8 +6,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    Table,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    table,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
 from app.db import write_session
@@ -44,9 +55,9 @@ class Touched:
         return bool(self.actors or self.relationships or self.sources)
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def record_change(
@@ -72,15 +83,23 @@ def record_change(
     return change.revision
 
 
-def name_rows(actor_id: str, name: str, aliases: list[str]) -> list[ActorName]:
-    keys = [ActorName(actor_id=actor_id, key=fold(name), is_alias=False)]
-    seen = {keys[0].key}
+def name_keys(name: str, aliases: list[str]) -> list[tuple[str, bool]]:
+    """(folded key, is_alias) for a name and its aliases, each key once, the name first."""
+    keys = [(fold(name), False)]
+    seen = {keys[0][0]}
     for alias in aliases:
         k = fold(alias)
         if k and k not in seen:
             seen.add(k)
-            keys.append(ActorName(actor_id=actor_id, key=k, is_alias=True))
+            keys.append((k, True))
     return keys
+
+
+def name_rows(actor_id: str, name: str, aliases: list[str]) -> list[ActorName]:
+    return [
+        ActorName(actor_id=actor_id, key=k, is_alias=is_alias)
+        for k, is_alias in name_keys(name, aliases)
+    ]
 
 
 def apply_actor_fields(actor: Actor, values: dict[str, Any], *, merge: bool) -> bool:
@@ -214,9 +233,11 @@ def _plan(
     for rel in batch.relationships:
         wanted_actors.update((rel.source, rel.target))
         wanted_sources.update(e.source for e in rel.evidence)
-    db_actors = _by_id(session, Actor, sorted(wanted_actors))
+    # Full rows only for the batch's own actors (they may merge); ids suffice for the rest.
+    db_actors = _by_id(session, Actor, sorted(actors))
+    stored_actors = _stored_ids(session, _table(Actor), sorted(wanted_actors - set(actors)))
     db_sources = _by_id(session, Source, sorted(wanted_sources))
-    known_actors = set(actors) | set(db_actors) | (other_actors or set())
+    known_actors = set(actors) | set(db_actors) | stored_actors | (other_actors or set())
     known_sources = set(sources) | set(db_sources) | (other_sources or set())
     _check_text_changes(session, check, sources, db_sources)
 
@@ -288,112 +309,154 @@ def _plan(
 def _write(
     session: Session, plan: _Plan, *, key_id: str | None, action: str
 ) -> tuple[dict[str, Any], Touched]:
+    """Write a checked batch with set-based SQL: one executemany per table for new rows.
+
+    Building an ORM object per row measured ~70 µs and SQLAlchemy's per-row parameter handling
+    ~15 µs (PERF_NOTES); rows here are tuples handed to the driver in one call per table.
+    """
     sources, actors, rels = plan.sources, plan.actors, plan.rels
     db_sources, db_actors = plan.db_sources, plan.db_actors
     touched = Touched()
     counts = {"sources": Counts(), "actors": Counts(), "relationships": Counts()}
+    now = utcnow()
 
-    # -- write sources
+    # -- sources
+    new_sources: list[tuple[Any, ...]] = []
     for sid, (_, src) in sources.items():
         values = src.model_dump(exclude={"id"}, exclude_unset=True)
         existing = db_sources.get(sid)
         if existing is None:
-            session.add(Source(id=sid, **values))
+            new_sources.append((sid, *(values.get(c) for c in _SOURCE_FIELDS), now, now))
             counts["sources"].created += 1
             touched.sources.add(sid)
         elif any(getattr(existing, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(existing, k, v)
-            existing.updated_at = utcnow()
+            existing.updated_at = now
             counts["sources"].updated += 1
             touched.sources.add(sid)
         else:
             counts["sources"].unchanged += 1
 
-    # -- write actors
+    # -- actors
+    new_actors: list[tuple[Any, ...]] = []
+    new_names: list[tuple[str, str, bool]] = []
     for aid, (_, act) in actors.items():
-        values = act.model_dump(exclude={"id"}, exclude_unset=True)
         existing_actor = db_actors.get(aid)
         if existing_actor is None:
-            actor = Actor(id=aid, name_key=fold(act.name), **values)
-            session.add(actor)
-            session.add_all(name_rows(aid, actor.name, actor.aliases))
+            name_key = fold(act.name)
+            new_actors.append(
+                (
+                    aid,
+                    act.name,
+                    name_key,
+                    act.kind.value,
+                    act.aliases,
+                    act.country,
+                    act.description,
+                    act.attributes,
+                    now,
+                    now,
+                )
+            )
+            new_names.extend((aid, k, alias) for k, alias in name_keys(act.name, act.aliases))
             counts["actors"].created += 1
             touched.actors.add(aid)
-        elif apply_actor_fields(existing_actor, values, merge=True):
+            continue
+        values = act.model_dump(exclude={"id"}, exclude_unset=True)
+        if apply_actor_fields(existing_actor, values, merge=True):
             replace_names(session, existing_actor)
             counts["actors"].updated += 1
             touched.actors.add(aid)
         else:
             counts["actors"].unchanged += 1
     session.flush()
+    conn = session.connection()
+    insert_rows(
+        conn, _table(Source), ("id", *_SOURCE_FIELDS, "created_at", "updated_at"), new_sources
+    )
+    insert_rows(conn, _table(Actor), _ACTOR_COLUMNS, new_actors)
+    insert_rows(conn, _table(ActorName), ("actor_id", "key", "is_alias"), new_names)
 
-    # -- write relationships and evidence
-    existing_rels = _rels_by_key(session, list(rels))
-    existing_ev = _evidence_hashes(session, [r.id for r in existing_rels.values() if r.id])
-    evidence_added = 0
-    new_rels: list[tuple[Relationship, list[tuple[str, str]]]] = []
-    for key, (_, rel, evidence) in rels.items():
-        found = existing_rels.get(key)
+    # -- relationships and evidence
+    stored = _stored_rels(conn, list(rels))
+    have_ev = _evidence_hashes(conn, [r[0] for r in stored.values()])
+    new_rels: list[tuple[tuple[str, str, str, str], RelationshipIn, list[tuple[str, str]]]] = []
+    changed_rels: list[tuple[Any, ...]] = []
+    evidence: list[tuple[int, str, str, str]] = []
+    for key, (_, rel, quotes) in rels.items():
+        found = stored.get(key)
         if found is None:
-            row = Relationship(
-                source_id=key[0],
-                target_id=key[1],
-                type=key[2],
-                valid_from=key[3],
-                valid_to=rel.valid_to,
-                confidence=float(rel.confidence),
-                attributes=rel.attributes,
-            )
-            session.add(row)
-            new_rels.append((row, evidence))
-            counts["relationships"].created += 1
+            new_rels.append((key, rel, quotes))
             continue
+        rid, valid_to, confidence, attributes = found
         changed = False
-        if "confidence" in rel.model_fields_set and found.confidence != rel.confidence:
-            found.confidence = float(rel.confidence)
+        if "confidence" in rel.model_fields_set and confidence != rel.confidence:
+            confidence = float(rel.confidence)
             changed = True
-        if "valid_to" in rel.model_fields_set and found.valid_to != rel.valid_to:
-            found.valid_to = rel.valid_to
+        if "valid_to" in rel.model_fields_set and valid_to != rel.valid_to:
+            valid_to = rel.valid_to
             changed = True
-        merged = {**found.attributes, **rel.attributes}
-        if merged != found.attributes:
-            found.attributes = merged
+        merged = {**attributes, **rel.attributes}
+        if merged != attributes:
+            attributes = merged
             changed = True
-        assert found.id is not None
-        have = existing_ev.setdefault(found.id, set())
-        for src_id, quote in evidence:
+        have = have_ev.setdefault(rid, set())
+        for src_id, quote in quotes:
             h = quote_hash(quote)
             if (src_id, h) not in have:
                 have.add((src_id, h))
-                session.add(
-                    Evidence(relationship_id=found.id, source_id=src_id, quote=quote, quote_hash=h)
-                )
-                evidence_added += 1
+                evidence.append((rid, src_id, quote, h))
                 changed = True
         if changed:
-            found.updated_at = utcnow()
+            changed_rels.append((valid_to, confidence, attributes, now, rid))
             counts["relationships"].updated += 1
-            touched.relationships.add(found.id)
+            touched.relationships.add(rid)
         else:
             counts["relationships"].unchanged += 1
-    session.flush()
-    for row, evidence in new_rels:
-        assert row.id is not None
-        touched.relationships.add(row.id)
+    if changed_rels:
+        rel_table = _table(Relationship)
+        conn.execute(
+            update(rel_table)
+            .where(rel_table.c.id == _bind("b_id"))
+            .values(
+                valid_to=_bind("b_valid_to"),
+                confidence=_bind("b_confidence"),
+                attributes=_bind("b_attributes"),
+                updated_at=_bind("b_updated_at"),
+            ),
+            [
+                {
+                    "b_valid_to": vt,
+                    "b_confidence": c,
+                    "b_attributes": a,
+                    "b_updated_at": t,
+                    "b_id": rid,
+                }
+                for vt, c, a, t, rid in changed_rels
+            ],
+        )
+    # In key order, the unique index takes the new rows in one ordered sweep.
+    new_rels.sort(key=lambda r: r[0])
+    ids = allocate_ids(conn, _table(Relationship), len(new_rels))
+    rel_rows: list[tuple[Any, ...]] = []
+    for rid, (key, rel, quotes) in zip(ids, new_rels, strict=True):
+        rel_rows.append((rid, *key, rel.valid_to, float(rel.confidence), rel.attributes, now, now))
         seen: set[tuple[str, str]] = set()
-        for src_id, quote in evidence:
+        for src_id, quote in quotes:
             h = quote_hash(quote)
-            if (src_id, h) in seen:
-                continue
-            seen.add((src_id, h))
-            session.add(
-                Evidence(relationship_id=row.id, source_id=src_id, quote=quote, quote_hash=h)
-            )
-            evidence_added += 1
+            if (src_id, h) not in seen:
+                seen.add((src_id, h))
+                evidence.append((rid, src_id, quote, h))
+    insert_rows(conn, _table(Relationship), _REL_COLUMNS, rel_rows)
+    insert_rows(
+        conn, _table(Evidence), ("relationship_id", "source_id", "quote", "quote_hash"), evidence
+    )
+    counts["relationships"].created += len(new_rels)
+    touched.relationships.update(ids)
 
     result: dict[str, Any] = {k: v.as_dict() for k, v in counts.items()}
-    result["evidence_added"] = evidence_added
+    result["evidence_added"] = len(evidence)
     if touched:
         result["revision"] = record_change(
             session, touched, action=action, key_id=key_id, summary=result.copy()
@@ -401,6 +464,115 @@ def _write(
     else:
         result["revision"] = head_revision(session)
     return result, touched
+
+
+_SOURCE_FIELDS = ("url", "title", "publisher", "published", "text")
+_ACTOR_COLUMNS = (
+    "id",
+    "name",
+    "name_key",
+    "kind",
+    "aliases",
+    "country",
+    "description",
+    "attributes",
+    "created_at",
+    "updated_at",
+)
+_REL_COLUMNS = (
+    "id",
+    "source_id",
+    "target_id",
+    "type",
+    "valid_from",
+    "valid_to",
+    "confidence",
+    "attributes",
+    "created_at",
+    "updated_at",
+)
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _bind(name: str) -> Any:
+    return bindparam(name)
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) with one executemany.
+
+    On SQLite the tuples go straight to the driver after the columns' own bind processors
+    (JSON, timestamps) have run, so stored values read back exactly as the ORM writes them.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
+        return
+    procs = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
+    if any(procs):
+        rows = [_processed(r, procs) for r in rows]
+    sql = (
+        f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
+        f"VALUES ({', '.join('?' * len(columns))})"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def _processed(row: Sequence[Any], procs: list[Any]) -> tuple[Any, ...]:
+    out = []
+    for value, proc in zip(row, procs, strict=True):
+        if proc is None or value is None:
+            out.append(value)
+        elif isinstance(value, dict) and not value:
+            out.append("{}")
+        elif isinstance(value, list) and not value:
+            out.append("[]")
+        else:
+            out.append(_cached(proc, value))
+    return tuple(out)
+
+
+_LAST: dict[int, tuple[Any, Any]] = {}
+
+
+def _cached(proc: Any, value: Any) -> Any:
+    # One timestamp per batch: its processed form is computed once, not once per row.
+    hit = _LAST.get(id(proc))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    out = proc(value)
+    _LAST[id(proc)] = (value, out)
+    return out
+
+
+def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table``, taken inside the write transaction.
+
+    SQLite: writers hold the database lock, so max(id)+1.. is free (it is what SQLite itself
+    would pick). PostgreSQL: drawn from the column's sequence.
+    """
+    if n == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": n},
+        ).scalars()
+        return sorted(int(r) for r in rows)
+    top = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))
 
 
 def _check_text_changes(
@@ -444,26 +616,65 @@ def _by_id(session: Session, model: Any, ids: list[str]) -> dict[str, Any]:
     return found
 
 
-def _rels_by_key(
-    session: Session, keys: list[tuple[str, str, str, str]]
-) -> dict[tuple[str, str, str, str], Relationship]:
-    found: dict[tuple[str, str, str, str], Relationship] = {}
-    cols = tuple_(
-        col(Relationship.source_id),
-        col(Relationship.target_id),
-        col(Relationship.type),
-        col(Relationship.valid_from),
-    )
-    for chunk in _chunks(keys):
-        for row in session.execute(select(Relationship).where(cols.in_(chunk))).scalars():
-            found[(row.source_id, row.target_id, row.type, row.valid_from)] = row
+def _stored_ids(session: Session, table: Table, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    # Plain ids bind one parameter each: 5,000 stay well inside SQLite's and PostgreSQL's limits.
+    for chunk in _chunks(ids, 5000):
+        found.update(session.execute(select(table.c.id).where(table.c.id.in_(chunk))).scalars())
     return found
 
 
-def _evidence_hashes(session: Session, rel_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
+_KEY_COLS = ("source_id", "target_id", "type", "valid_from")
+
+
+def _stored_rels(
+    conn: Connection, keys: list[tuple[str, str, str, str]]
+) -> dict[tuple[str, str, str, str], tuple[int, str | None, float, dict[str, Any]]]:
+    """(id, valid_to, confidence, attributes) of the stored relationships with these keys."""
+    found: dict[tuple[str, str, str, str], tuple[int, str | None, float, dict[str, Any]]] = {}
+    if not keys:
+        return found
+    t = _table(Relationship)
+    cols = (t.c.id, *(t.c[c] for c in _KEY_COLS), t.c.valid_to, t.c.confidence, t.c.attributes)
+    if conn.dialect.name == "sqlite":
+        # Row-value IN lists measured ~50 µs a key on SQLite; a join on a temporary table of the
+        # keys walks the unique index once per key.
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS kg_keys (s TEXT, t TEXT, ty TEXT, vf TEXT)"
+        )
+        conn.exec_driver_sql("DELETE FROM kg_keys")
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany("INSERT INTO kg_keys VALUES (?, ?, ?, ?)", keys)
+        finally:
+            cursor.close()
+        k = table("kg_keys", column("s"), column("t"), column("ty"), column("vf"))
+        stmts = [
+            select(*cols).select_from(
+                k.join(
+                    t,
+                    (t.c.source_id == k.c.s)
+                    & (t.c.target_id == k.c.t)
+                    & (t.c.type == k.c.ty)
+                    & (t.c.valid_from == k.c.vf),
+                )
+            )
+        ]
+    else:
+        key_cols = tuple_(*(t.c[c] for c in _KEY_COLS))
+        stmts = [select(*cols).where(key_cols.in_(chunk)) for chunk in _chunks(keys)]
+    for stmt in stmts:
+        for row in conn.execute(stmt):
+            found[(row[1], row[2], row[3], row[4])] = (row[0], row[5], row[6], row[7])
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("DELETE FROM kg_keys")
+    return found
+
+
+def _evidence_hashes(conn: Connection, rel_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
     found: dict[int, set[tuple[str, str]]] = {}
-    for chunk in _chunks(rel_ids):
-        for rid, sid, h in session.execute(
+    for chunk in _chunks(rel_ids, 5000):
+        for rid, sid, h in conn.execute(
             select(
                 col(Evidence.relationship_id), col(Evidence.source_id), col(Evidence.quote_hash)
             ).where(col(Evidence.relationship_id).in_(chunk))

@@ -18,11 +18,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 from app.api import actors, analytics, graph, ingest, system
-from app.api.deps import require_reader
+from app.api.deps import problems, require_reader
 from app.auth import KeyRing, generate_key
 from app.db import make_engine
 from app.errors import install_handlers, problem
@@ -125,11 +126,13 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Connection: close, so the server stops reading the rest of an oversized body.
         await problem(
             413,
             "Content too large",
             f"The body exceeds {self.max_body} bytes (KG_MAX_BODY_BYTES).",
             slug="too-large",
+            headers={"Connection": "close"},
         )(scope, receive, send)
 
 
@@ -182,6 +185,28 @@ def strict_json_error(body: bytes) -> str | None:
     return None
 
 
+class HeadAsGet:
+    """HEAD is GET without the body (RFC 9110); FastAPI routes declare only GET, and the Allow
+    header of a 405 promises HEAD wherever GET is served."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_head(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_head)
+
+
 class SecurityHeaders:
     """nosniff everywhere; responses to authenticated requests are never cached."""
 
@@ -194,9 +219,16 @@ class SecurityHeaders:
             return
         authed = any(k == b"authorization" for k, _ in scope["headers"])
 
+        # Replaced, not added to: a route's own Cache-Control must not survive next to no-store.
+        replaced = (
+            {b"x-content-type-options", b"cache-control"} if authed else {b"x-content-type-options"}
+        )
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in replaced
+                ]
                 headers.append((b"x-content-type-options", b"nosniff"))
                 if authed:
                     headers.append((b"cache-control", b"no-store"))
@@ -204,6 +236,48 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# Query parameters whose ceiling is a setting: the schema states this server's bound, so that
+# a request the schema admits is one the server serves.
+_SETTING_BOUNDS = {"depth": "max_depth", "k": "max_paths", "max_hops": "max_hops"}
+
+
+def _document_limits(schema: dict[str, Any], settings: Settings) -> None:
+    """Declare on every operation what RequestGuard and the database can answer, and bounds."""
+    for ops in schema["paths"].values():
+        for op in ops.values():
+            codes = [414, 503]
+            if "requestBody" in op:
+                codes += [413, 415, 422]
+            for code, entry in problems(*codes).items():
+                op["responses"].setdefault(str(code), entry)
+            for param in op.get("parameters", []):
+                setting = _SETTING_BOUNDS.get(param["name"])
+                if setting and param["in"] == "query":
+                    bound = getattr(settings, setting)
+                    param["schema"]["maximum"] = min(param["schema"].get("maximum", bound), bound)
+
+
+class ProblemCORS(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json like every error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-type", "content-length")
+        }
+        return problem(
+            response.status_code,
+            "CORS request refused",
+            f"{bytes(response.body).decode()}: see KG_CORS_ORIGINS.",
+            slug="cors-refused",
+            headers=headers,
+        )
 
 
 def _write_keys(settings: Settings) -> list[str]:
@@ -329,6 +403,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # Reads take a key only when KG_READ_KEYS is set: the scheme is optional there.
                 if method == "get" and op.get("security"):
                     op["security"] = [{}, *op["security"]]
+        _document_limits(schema, settings)
         app.openapi_schema = schema
         return schema
 
@@ -339,13 +414,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORS,
             allow_origins=settings.cors_origins,
             allow_credentials=True,
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
             expose_headers=["ETag"],
         )
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app
 

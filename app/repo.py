@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from app.graph.build import EdgeRow, NodeRow
 from app.graph.store import Delta
-from app.models import Actor, Change, Evidence, Relationship
-from app.vocabulary import type_info
+from app.models import Actor, Change, Relationship
+from app.vocabulary import REL_TYPES, type_info
 
 _CHUNK = 500
 
@@ -45,6 +45,15 @@ def head_revision(session: Session) -> int:
     return int(session.execute(select(func.max(col(Change.revision)))).scalar() or 0)
 
 
+_NODES_SQL = "SELECT id, name, kind FROM actor"
+# '' is the stored open start (it keeps the natural key unique); the graph says None.
+_EDGES_SQL = (
+    "SELECT id, source_id, target_id, type, NULLIF(valid_from, ''), valid_to, confidence "
+    "FROM relationship"
+)
+_HEAD_SQL = "SELECT max(revision) FROM change"
+
+
 class SqlFeed:
     """The graph store's view of the database."""
 
@@ -52,20 +61,37 @@ class SqlFeed:
         self._engine = engine
 
     def head(self) -> int:
-        with Session(self._engine) as s:
-            return head_revision(s)
+        # Asked before every read: one indexed max() on a pooled connection, no ORM session.
+        with self._engine.connect() as conn:
+            return int(conn.exec_driver_sql(_HEAD_SQL).scalar() or 0)
 
-    def snapshot(self) -> tuple[int, list[NodeRow], list[EdgeRow]]:
-        with Session(self._engine) as s:
-            # One transaction: the revision and the rows agree (WAL / MVCC snapshot).
-            s.connection()
-            revision = head_revision(s)
-            nodes = [
-                NodeRow(*r)
-                for r in s.execute(select(col(Actor.id), col(Actor.name), col(Actor.kind)))
-            ]
-            edges = [_edge_row(r) for r in s.execute(select(*_EDGE_COLS))]
-            return revision, nodes, edges
+    def snapshot(self) -> tuple[int, list[NodeRow], Iterator[EdgeRow]]:
+        """The head revision, the actors, and the ties streamed from one read transaction
+        (WAL / MVCC snapshot: the rows agree with the revision). The ties are read in batches
+        while the graph is built: a million rows held at once cost ~300 MB of resident memory
+        that the process keeps after they are freed."""
+        conn = self._engine.connect()
+        try:
+            revision = int(conn.exec_driver_sql(_HEAD_SQL).scalar() or 0)
+            # The driver's own cursor: plain tuples, not Row objects (the SQLAlchemy result
+            # layer measured ~1.5 µs a row).
+            cursor = conn.connection.cursor()
+            cursor.execute(_NODES_SQL)
+            nodes = list(map(NodeRow._make, cursor.fetchall()))
+            cursor.execute(_EDGES_SQL)
+        except BaseException:
+            conn.close()
+            raise
+
+        def edges() -> Iterator[EdgeRow]:
+            try:
+                while batch := cursor.fetchmany(20_000):
+                    yield from map(EdgeRow._make, batch)
+            finally:
+                cursor.close()
+                conn.close()
+
+        return revision, nodes, edges()
 
     def delta(self, since: int, limit: int) -> Delta | None:
         with Session(self._engine) as s:
@@ -109,19 +135,46 @@ def relationship_records(session: Session, ids: Sequence[int]) -> dict[int, dict
     out: dict[int, dict[str, Any]] = {}
     if not ids:
         return out
-    evidence: dict[int, list[dict[str, str]]] = defaultdict(list)
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for chunk in _chunks(list(dict.fromkeys(ids))):
-        for rel in session.execute(
-            select(Relationship).where(col(Relationship.id).in_(chunk))
-        ).scalars():
-            out[rel.id] = relationship_record(rel, evidence[rel.id])
-        for rid, src, quote in session.execute(
-            select(col(Evidence.relationship_id), col(Evidence.source_id), col(Evidence.quote))
-            .where(col(Evidence.relationship_id).in_(chunk))
-            .order_by(col(Evidence.id))
-        ):
-            evidence[rid].append({"source": src, "quote": quote})
+        # One round trip of plain SQL: a tie page is ~50 ids, and building the statement through
+        # the ORM cost more than running it (PERF: 2 ms of a 3 ms ties request).
+        rows = conn.exec_driver_sql(
+            _RECORDS_SQL.format(marks=", ".join([mark] * len(chunk))), tuple(chunk)
+        )
+        for rid, source, target, rel_type, vf, vt, conf, attributes, src, quote in rows:
+            record = out.get(rid)
+            if record is None:
+                info = _INFO[rel_type]
+                record = out[rid] = {
+                    "id": rid,
+                    "source": source,
+                    "target": target,
+                    "type": rel_type,
+                    "directed": info.directed,
+                    "polarity": info.polarity.value,
+                    "valid_from": vf or None,
+                    "valid_to": vt,
+                    "confidence": conf,
+                    # SQLite hands JSON back as text; PostgreSQL's driver decodes JSONB itself.
+                    "attributes": orjson.loads(attributes)
+                    if isinstance(attributes, str | bytes)
+                    else attributes,
+                    "evidence": [],
+                }
+            if src is not None:
+                record["evidence"].append({"source": src, "quote": quote})
     return out
+
+
+_RECORDS_SQL = (
+    "SELECT r.id, r.source_id, r.target_id, r.type, r.valid_from, r.valid_to, r.confidence, "
+    "r.attributes, e.source_id, e.quote FROM relationship r "
+    "LEFT JOIN evidence e ON e.relationship_id = r.id "
+    "WHERE r.id IN ({marks}) ORDER BY r.id, e.id"
+)
+_INFO = {t.value: info for t, info in REL_TYPES.items()}
 
 
 def relationship_record(rel: Relationship, evidence: list[dict[str, str]]) -> dict[str, Any]:

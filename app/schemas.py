@@ -3,30 +3,42 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    StrictBool,
+    PlainValidator,
     StrictFloat,
-    StrictInt,
     StrictStr,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from app.text import check_text
+from app.text import check_text, fold
 from app.vocabulary import ActorKind, EvidenceLevel, Polarity, RelType, SupportKind
 
 T = TypeVar("T")
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?$"
 DATE_PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"
+
+
+# What check_text refuses, stated in the schema too, so that clients and fuzzers generate text
+# the server takes (tests/hardening checks the two agree).
+_NOT_IN_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_NOT_IN_PARA = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+LINE_PATTERN = rf"^[^{_NOT_IN_LINE}]*[^\s{_NOT_IN_LINE}][^{_NOT_IN_LINE}]*$"
+PARA_PATTERN = rf"^[^{_NOT_IN_PARA}]*$"
+QUOTE_PATTERN = rf"^[^{_NOT_IN_PARA}]*[^\s{_NOT_IN_PARA}][^{_NOT_IN_PARA}]*$"
 
 
 def _line(value: str) -> str:
@@ -38,8 +50,29 @@ def _line(value: str) -> str:
     return value
 
 
+def _line_within(limit: int) -> Callable[[str], str]:
+    """A single-line check that also bounds the normalised and the folded (search key) form:
+    NFKC and case folding can lengthen text ("ﷺ" is 18 characters, "ß" folds to "ss")."""
+
+    def check(value: str) -> str:
+        value = _line(value)
+        if len(value) > limit or len(fold(value)) > limit:
+            raise ValueError(f"must be at most {limit} characters once normalised")
+        return value
+
+    return check
+
+
 def _para(value: str) -> str:
     return check_text(value, single_line=False)
+
+
+def _quote(value: str) -> str:
+    value = _para(value)
+    # A blank quote "occurs" in every text: it would be evidence of nothing.
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
 def _partial_date(value: str) -> str:
@@ -50,6 +83,16 @@ def _partial_date(value: str) -> str:
         raise ValueError(f"{value!r} is not a real date") from None
     if parts[0] < 1:
         raise ValueError("year must be positive")
+    return value
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    # Pydantic's lax dates also take Unix timestamps ("0" is 1970-01-01): only YYYY-MM-DD is.
+    if not isinstance(value, date) and not (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        raise ValueError("expected an ISO date YYYY-MM-DD")
     return value
 
 
@@ -67,11 +110,32 @@ def _finite(value: float) -> float:
 Slug = Annotated[
     StrictStr, Field(min_length=1, max_length=200, pattern=SLUG_PATTERN, examples=["iraq"])
 ]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=300), AfterValidator(_line)]
-ShortText = Annotated[StrictStr, Field(min_length=1, max_length=500), AfterValidator(_line)]
-LongText = Annotated[StrictStr, Field(max_length=10_000), AfterValidator(_para)]
-DocumentText = Annotated[StrictStr, Field(max_length=2_000_000), AfterValidator(_para)]
-Quote = Annotated[StrictStr, Field(min_length=1, max_length=2_000), AfterValidator(_para)]
+
+
+def _line_field(limit: int) -> Any:
+    return Field(min_length=1, max_length=limit, json_schema_extra={"pattern": LINE_PATTERN})
+
+
+# Each limit is its column's width, so no valid input can overflow a column on PostgreSQL.
+Name = Annotated[StrictStr, _line_field(300), AfterValidator(_line_within(300))]
+ShortText = Annotated[StrictStr, _line_field(500), AfterValidator(_line_within(500))]
+Publisher = Annotated[StrictStr, _line_field(300), AfterValidator(_line_within(300))]
+LongText = Annotated[
+    StrictStr,
+    Field(max_length=10_000, json_schema_extra={"pattern": PARA_PATTERN}),
+    AfterValidator(_para),
+]
+DocumentText = Annotated[
+    StrictStr,
+    Field(max_length=2_000_000, json_schema_extra={"pattern": PARA_PATTERN}),
+    AfterValidator(_para),
+]
+Quote = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=2_000, json_schema_extra={"pattern": QUOTE_PATTERN}),
+    AfterValidator(_quote),
+]
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
 PartialDate = Annotated[
     StrictStr,
     Field(
@@ -81,21 +145,90 @@ PartialDate = Annotated[
         description="ISO date, or a partial one (`2024`, `2024-12`) that keeps its precision.",
     ),
     AfterValidator(_partial_date),
+    # The schema states what _partial_date admits: a real day, or a year with a real month.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 10,
+            "anyOf": [
+                {"pattern": rf"^{_YEAR}(?:-(?:0[1-9]|1[0-2]))?$"},
+                {"format": "date"},
+            ],
+            "examples": ["2024-12"],
+            "description": "ISO date, or a partial one (`2024`, `2024-12`) that keeps "
+            "its precision.",
+        }
+    ),
 ]
-Confidence = Annotated[StrictFloat | StrictInt, Field(ge=0, le=1), AfterValidator(_finite)]
+IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+# StrictFloat takes JSON integers (0, 1) but not "0.5" or true; one type, so one error message.
+Confidence = Annotated[StrictFloat, Field(ge=0, le=1), AfterValidator(_finite)]
 Aliases = Annotated[list[Name], Field(max_length=100), AfterValidator(_unique)]
 Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$", examples=["IQ"])]
-HttpUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
-AttrKey = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-AttrScalar = (
-    Annotated[StrictStr, Field(max_length=2000), AfterValidator(_para)]
-    | StrictBool
-    | StrictInt
-    | Annotated[StrictFloat, AfterValidator(_finite)]
-    | None
-)
-AttrValue = AttrScalar | Annotated[list[AttrScalar], Field(max_length=100)]
-Attributes = Annotated[dict[AttrKey, AttrValue], Field(max_length=50)]
+HttpUrl = Annotated[
+    StrictStr, Field(max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")
+]
+ATTR_KEY_PATTERN = r"^[A-Za-z0-9_.-]+$"
+AttrKey = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ATTR_KEY_PATTERN)]
+_INT64 = (-(2**63), 2**63 - 1)
+_ATTR_SCALAR_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": 2000, "pattern": PARA_PATTERN},
+        {"type": "boolean"},
+        {"type": "integer", "minimum": _INT64[0], "maximum": _INT64[1]},
+        {"type": "number"},
+        {"type": "null"},
+    ]
+}
+
+
+def _attr_scalar(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        # Past 64 bits JSON tooling (orjson, many clients) loses it: kept as a number.
+        return value if _INT64[0] <= value <= _INT64[1] else float(value)
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, str):
+        if len(value) > 2000:
+            raise ValueError("text values are at most 2000 characters")
+        return _para(value)
+    raise ValueError("must be text, a number, true/false, null, or a list of those")
+
+
+def _attr_value(value: Any) -> Any:
+    # One validator, not a union: a bad value gets one message at its own pointer.
+    if isinstance(value, list):
+        if len(value) > 100:
+            raise ValueError("lists hold at most 100 values")
+        return [_attr_scalar(v) for v in value]
+    return _attr_scalar(value)
+
+
+AttrValue = Annotated[
+    Any,
+    PlainValidator(_attr_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                *_ATTR_SCALAR_SCHEMA["anyOf"],
+                {"type": "array", "maxItems": 100, "items": _ATTR_SCALAR_SCHEMA},
+            ]
+        }
+    ),
+]
+Attributes = Annotated[
+    dict[AttrKey, AttrValue],
+    Field(
+        max_length=50,
+        # pydantic states the key rule as patternProperties, which admits any other key.
+        json_schema_extra={
+            "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": ATTR_KEY_PATTERN},
+            "additionalProperties": False,
+        },
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -111,7 +244,7 @@ class SourceIn(Strict):
     id: Slug
     url: HttpUrl | None = None
     title: ShortText | None = None
-    publisher: ShortText | None = None
+    publisher: Publisher | None = None
     published: PartialDate | None = None
     text: DocumentText | None = None
 

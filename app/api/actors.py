@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -12,7 +11,7 @@ from app import reads
 from app.api.deps import EngineDep, SessionDep, SettingsDep, StoreDep, WriterDep, problems
 from app.graph.queries import edge_filter
 from app.repo import actor_record
-from app.schemas import ActorFields, ActorPatch, ActorRead, Page, TieRead
+from app.schemas import ActorFields, ActorPatch, ActorRead, IsoDate, Page, TieRead
 from app.vocabulary import ActorKind, Polarity, RelType
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
@@ -28,7 +27,7 @@ ActorId = Annotated[
     ),
 ]
 AsOf = Annotated[
-    date | None,
+    IsoDate | None,
     Query(
         description="Only relationships holding on this date (`valid_from <= as_of < valid_to`; "
         "partial dates count as their first day).",
@@ -161,7 +160,8 @@ def ties(
     settings: SettingsDep,
     actor_id: ActorId,
     type: Annotated[
-        list[RelType] | None, Query(description="Keep these types (repeatable).")
+        list[RelType] | None,
+        Query(max_length=len(RelType), description="Keep these types (repeatable)."),
     ] = None,
     polarity: Annotated[Polarity | None, Query()] = None,
     direction: Annotated[

@@ -57,7 +57,8 @@ def get_store(request: Request, response: Response) -> GraphStore:
     response.headers["ETag"] = etag
     request.state.etag = etag
     inm = request.headers.get("if-none-match")
-    if inm and etag in {t.strip() for t in inm.split(",")}:
+    # Only a read can be answered "not modified": a write always runs.
+    if inm and request.method in ("GET", "HEAD") and etag in {t.strip() for t in inm.split(",")}:
         raise NotModified("unchanged", headers={"ETag": etag})
     return store
 
@@ -130,6 +131,7 @@ _DESCRIPTIONS = {
     404: "No such actor, source or relationship.",
     409: "The change conflicts with stored data.",
     413: "The body or batch exceeds a configured limit.",
+    414: "The URL exceeds KG_MAX_URL_LENGTH.",
     415: "The body is not JSON.",
     422: "Invalid input; `errors` names each bad item by JSON pointer.",
     503: "The database is busy; retry after `Retry-After` seconds.",

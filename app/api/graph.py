@@ -14,7 +14,7 @@ from app.api.actors import ActorId, AsOf
 from app.api.deps import SessionDep, SettingsDep, StoreDep, problems
 from app.errors import Invalid
 from app.graph.queries import edge_filter
-from app.schemas import ActorRef, RelationshipRead, TieRead
+from app.schemas import ActorRef, IsoDate, RelationshipRead, TieRead
 from app.vocabulary import Polarity, RelType
 
 router = APIRouter(prefix="/v1", tags=["graph"])
@@ -61,7 +61,7 @@ def neighborhood(
     ] = 1,
     as_of: AsOf = None,
     polarity: Annotated[Polarity | None, Query()] = None,
-    type: Annotated[list[RelType] | None, Query()] = None,
+    type: Annotated[list[RelType] | None, Query(max_length=len(RelType))] = None,
 ) -> dict[str, Any]:
     """Every actor within `depth` hops (ties walked in either direction) and the ties among
     them: what a frontend draws around a selected node. Nearest actors come first; the walk
@@ -257,8 +257,8 @@ class Diff(BaseModel):
 def diff(
     session: SessionDep,
     store: StoreDep,
-    from_: Annotated[date, Query(alias="from", examples=["2024-06-01"])],
-    to: Annotated[date, Query(examples=["2025-04-04"])],
+    from_: Annotated[IsoDate, Query(alias="from", examples=["2024-06-01"])],
+    to: Annotated[IsoDate, Query(examples=["2025-04-04"])],
 ) -> dict[str, Any]:
     """Relationships that began (`from < valid_from <= to`) or ended
     (`from < valid_to <= to`), and pairs of actors whose net polarity flipped: what a
@@ -294,7 +294,7 @@ def export(
         ),
     ] = "node-link",
     as_of: AsOf = None,
-    type: Annotated[list[RelType] | None, Query()] = None,
+    type: Annotated[list[RelType] | None, Query(max_length=len(RelType))] = None,
     polarity: Annotated[Polarity | None, Query()] = None,
 ) -> StreamingResponse:
     """The whole graph, or the part holding on `as_of` and matching `type`/`polarity`,

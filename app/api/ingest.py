@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import EngineDep, SettingsDep, StoreDep, WriterDep, problems
 from app.db import read_session
-from app.errors import Invalid, validation_errors
+from app.errors import Invalid, TooLarge, validation_errors
 from app.ingest import ingest as ingest_batch
 from app.ingest import reference_errors
 from app.schemas import SLUG_PATTERN, ActorIn, Batch, IngestResult, RelationshipIn, SourceIn
@@ -38,7 +39,10 @@ def _meant_ids(item: Any) -> set[str]:
         return {_ANY}
     given = item.get("id")
     if given is None and isinstance(item.get("name"), str):
-        return {slugify(item["name"])}
+        try:
+            return {slugify(item["name"])}
+        except UnicodeError:  # a lone surrogate: the name is refused on its own
+            return {_ANY}
     if isinstance(given, str) and re.fullmatch(SLUG_PATTERN, given):
         return {given}
     return {_ANY}
@@ -89,6 +93,24 @@ def _all_errors(
     return schema_errors + found
 
 
+def _refuse_oversized_batch(request: Request, body: bytes) -> None:
+    """A batch over KG_MAX_BATCH_ITEMS is refused before any item is validated, so that the
+    work (and the list of errors) an oversized batch costs is bounded by the cap, not the body."""
+    cap: int = request.app.state.settings.max_batch_items
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return  # not JSON: the schema check names the problem
+    if not isinstance(raw, dict):
+        return
+    n = sum(len(v) for k in _MODELS if isinstance(v := raw.get(k), list))
+    if n > cap:
+        raise TooLarge(
+            f"The batch has {n} items; the limit is {cap} (KG_MAX_BATCH_ITEMS). "
+            "Split it into smaller batches."
+        )
+
+
 class IngestRoute(APIRoute):
     """Reports schema and reference problems of a batch in one answer."""
 
@@ -96,6 +118,7 @@ class IngestRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            _refuse_oversized_batch(request, await request.body())
             try:
                 return await handler(request)
             except RequestValidationError as exc:

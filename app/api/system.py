@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -13,6 +14,9 @@ from app.actors import get_source
 from app.api.deps import SessionDep, SettingsDep, StoreDep, problems
 from app.models import Change, Source
 from app.schemas import Health, Page, Revision, SourceFull, SourceRead
+
+# Revisions are a 32-bit INTEGER column on PostgreSQL: a larger `since` is no revision at all.
+MAX_REVISION = 2**31 - 1
 
 router = APIRouter()
 # Liveness stays open even when reads need a key: load balancers probe it.
@@ -75,7 +79,10 @@ class ChangePage(BaseModel):
 def changes(
     session: SessionDep,
     settings: SettingsDep,
-    since: Annotated[int, Query(ge=0, description="Return changes after this revision.")] = 0,
+    since: Annotated[
+        int,
+        Query(ge=0, le=MAX_REVISION, description="Return changes after this revision."),
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """What was written after `since`: the revision, when, by which key id (never the key),
@@ -91,7 +98,11 @@ def changes(
         .scalars()
         .all()
     )
-    items = [{**r.model_dump(), "at": r.at.isoformat()} for r in rows]
+    # SQLite hands timestamps back naive; they were written in UTC, and the answer says so.
+    items = [
+        {**r.model_dump(), "at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)).isoformat()}
+        for r in rows
+    ]
     return {
         "items": items,
         "total": len(items),

@@ -1,40 +1,43 @@
 """Rows to graph, purely: the in-memory KG and the per-mode adjacency kept beside it.
 
 Each relationship is one edge of ``G`` (a ``MultiDiGraph`` keyed by relationship id) carrying
-``type``, ``vf``/``vt`` (partial ISO dates or None) and ``conf``. Per-mode graphs hold the same
-keys without data so that path and proxy searches walk only the edges of their mode; filtering a
-view per query measured 40-3,000x slower (PERF_NOTES).
+``type``, ``vf``/``vt`` (partial ISO dates or None) and ``conf``. Beside it, one light index per
+walk mode maps a node to ``{relationship id: neighbour}`` for the edges of that mode, so path and
+proxy searches walk only their own edges; filtering a view per query measured 40-3,000x slower
+(PERF_NOTES), and a second NetworkX graph per mode cost ~400 bytes an edge where this costs ~60.
+
+Memory: edges share one object per distinct value (end ids, types, dates, confidences), so a
+million ties read from the database hold ~1M small dicts rather than ~5M strings and floats.
 """
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import networkx as nx
 
 from app.vocabulary import REL_TYPES, RelType
 
 Adjacency = dict[str, dict[str, dict[int, dict[str, Any]]]]
-KeyAdjacency = dict[str, dict[str, dict[int, Any]]]
 Mode = Literal["alliance", "proxy", "hostile", "any"]
 MODES: tuple[Mode, ...] = ("alliance", "proxy", "hostile", "any")
 
 SIGN: dict[str, int] = {t.value: info.sign for t, info in REL_TYPES.items()}
 DIRECTED: dict[str, bool] = {t.value: info.directed for t, info in REL_TYPES.items()}
 POLARITY: dict[str, str] = {t.value: info.polarity.value for t, info in REL_TYPES.items()}
+_SPONSORS = RelType.sponsors.value
 
 
-@dataclass(frozen=True, slots=True)
-class NodeRow:
+class NodeRow(NamedTuple):
     id: str
     name: str
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeRow:
+class EdgeRow(NamedTuple):
     id: int
     source: str
     target: str
@@ -56,90 +59,157 @@ def holds(data: dict[str, Any], as_of: str | None) -> bool:
     return (vf is None or vf <= as_of) and (vt is None or as_of < vt)
 
 
+class ModeIndex:
+    """The edges of one walk mode by node: ``adj[node] = {relationship id: neighbour}``."""
+
+    __slots__ = ("adj",)
+
+    def __init__(self) -> None:
+        self.adj: dict[str, dict[int, str]] = {}
+
+    def add(self, u: str, v: str, rid: int) -> None:
+        nbrs = self.adj.get(u)
+        if nbrs is None:
+            self.adj[u] = {rid: v}
+        else:
+            nbrs[rid] = v
+
+    def discard(self, u: str, rid: int) -> None:
+        nbrs = self.adj.get(u)
+        if nbrs is not None:
+            nbrs.pop(rid, None)
+            if not nbrs:
+                del self.adj[u]
+
+    def has_edge(self, u: str, v: str) -> bool:
+        """Whether some edge of this mode leads from ``u`` to ``v``."""
+        return any(w == v for w in self.adj.get(u, {}).values())
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.adj
+
+    def number_of_edges(self) -> int:
+        return sum(len(n) for n in self.adj.values())
+
+
 class KG:
-    """The live graph: ``G`` plus per-mode adjacency, updated in place edge by edge."""
+    """The live graph: ``G`` plus per-mode indexes, updated in place edge by edge.
+
+    ``positive`` and ``negative`` hold their edges under both ends (walked either way);
+    ``sponsors`` maps a sponsor to its proxies and ``patrons`` a proxy to its sponsors.
+    """
 
     def __init__(self) -> None:
         self.G: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-        self.positive: nx.MultiGraph[str] = nx.MultiGraph()
-        self.negative: nx.MultiGraph[str] = nx.MultiGraph()
-        self.sponsors: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        self.positive = ModeIndex()
+        self.negative = ModeIndex()
+        self.sponsors = ModeIndex()
+        self.patrons = ModeIndex()
         self.ends: dict[int, tuple[str, str]] = {}
         # NetworkX's own adjacency dicts, read directly in hot loops: its public views cost an
         # object per access. Read-only outside this class.
         self.succ: Adjacency = self.G._succ  # type: ignore[attr-defined]
         self.pred: Adjacency = self.G._pred  # type: ignore[attr-defined]
-        self._positive_adj: KeyAdjacency = self.positive._adj  # type: ignore[attr-defined]
-        self._negative_adj: KeyAdjacency = self.negative._adj  # type: ignore[attr-defined]
-        self._sponsor_succ: KeyAdjacency = self.sponsors._succ  # type: ignore[attr-defined]
-        self._sponsor_pred: KeyAdjacency = self.sponsors._pred  # type: ignore[attr-defined]
+        self._floats: dict[float, float] = {}
+
+    # -- shared values
+    def _node_key(self, node_id: str) -> str:
+        """The string object ``G`` already keys this node by (added bare if missing)."""
+        node_id = sys.intern(node_id)
+        if node_id not in self.succ:
+            self.G.add_node(node_id)
+        return node_id
+
+    def _data(self, row: EdgeRow) -> dict[str, Any]:
+        conf = float(row.confidence)
+        return {
+            "type": sys.intern(row.type),
+            "vf": None if row.valid_from is None else sys.intern(row.valid_from),
+            "vt": None if row.valid_to is None else sys.intern(row.valid_to),
+            "conf": self._floats.setdefault(conf, conf),
+        }
+
+    def _changed(self) -> None:
+        # Drop any backend conversions NetworkX may have cached for G: edits bypass its API.
+        cache = getattr(self.G, "__networkx_cache__", None)
+        if cache:
+            cache.clear()
 
     # -- nodes
     def upsert_node(self, row: NodeRow) -> None:
-        self.G.add_node(row.id, name=row.name, kind=row.kind)
+        node_id = sys.intern(row.id)
+        attrs = self.G._node.get(node_id)  # type: ignore[attr-defined]
+        if attrs is None:
+            self.G.add_node(node_id, name=row.name, kind=row.kind)
+        else:
+            attrs["name"], attrs["kind"] = row.name, row.kind
+        self._changed()
 
     def remove_node(self, node_id: str) -> None:
-        if node_id not in self.G:
+        if node_id not in self.succ:
             return
-        for rid in [k for _, _, k in self.G.out_edges(node_id, keys=True)] + [
-            k for _, _, k in self.G.in_edges(node_id, keys=True)
-        ]:
+        rids = [rid for keyed in self.succ[node_id].values() for rid in keyed]
+        rids += [rid for keyed in self.pred[node_id].values() for rid in keyed]
+        for rid in rids:
             self.remove_edge(rid)
         self.G.remove_node(node_id)
-        for H in (self.positive, self.negative, self.sponsors):
-            if node_id in H:
-                H.remove_node(node_id)
+        for index in (self.positive, self.negative, self.sponsors, self.patrons):
+            index.adj.pop(node_id, None)
+        self._changed()
 
     # -- edges
-    def _mode_graph(self, rel_type: str) -> nx.MultiGraph[str] | None:
-        sign = SIGN[rel_type]
-        if sign > 0:
-            return self.positive
-        if sign < 0:
-            return self.negative
-        return None
-
     def upsert_edge(self, row: EdgeRow) -> None:
-        if row.id in self.ends and self.ends[row.id] != (row.source, row.target):
+        old = self.ends.get(row.id)
+        if old is not None:
+            data = self.succ[old[0]][old[1]][row.id]
+            if old == (row.source, row.target) and data["type"] == row.type:
+                data.update(self._data(row))
+                self._changed()
+                return
             self.remove_edge(row.id)
-        if row.id in self.ends:
-            old_type = self.G.edges[row.source, row.target, row.id]["type"]
-            if old_type != row.type:
-                self.remove_edge(row.id)
-        new = row.id not in self.ends
-        self.G.add_edge(
-            row.source,
-            row.target,
-            key=row.id,
-            type=row.type,
-            vf=row.valid_from,
-            vt=row.valid_to,
-            conf=row.confidence,
-        )
-        if new:
-            self.ends[row.id] = (row.source, row.target)
-            mode_graph = self._mode_graph(row.type)
-            if mode_graph is not None:
-                mode_graph.add_edge(row.source, row.target, key=row.id)
-            if row.type == RelType.sponsors:
-                self.sponsors.add_edge(row.source, row.target, key=row.id)
+        self._add(row.id, self._node_key(row.source), self._node_key(row.target), self._data(row))
+        self._changed()
+
+    def _add(self, rid: int, u: str, v: str, data: dict[str, Any]) -> None:
+        keyed = self.succ[u].get(v)
+        if keyed is None:
+            keyed = self.succ[u][v] = self.pred[v][u] = {}
+        keyed[rid] = data
+        self.ends[rid] = (u, v)
+        rel_type = data["type"]
+        sign = SIGN[rel_type]
+        if sign:
+            index = self.positive if sign > 0 else self.negative
+            index.add(u, v, rid)
+            index.add(v, u, rid)
+        if rel_type == _SPONSORS:
+            self.sponsors.add(u, v, rid)
+            self.patrons.add(v, u, rid)
 
     def remove_edge(self, rid: int) -> None:
         ends = self.ends.pop(rid, None)
         if ends is None:
             return
         u, v = ends
-        rel_type = self.G.edges[u, v, rid]["type"]
-        self.G.remove_edge(u, v, key=rid)
-        mode_graph = self._mode_graph(rel_type)
-        if mode_graph is not None:
-            mode_graph.remove_edge(u, v, key=rid)
-        if rel_type == RelType.sponsors:
-            self.sponsors.remove_edge(u, v, key=rid)
+        keyed = self.succ[u][v]
+        data = keyed.pop(rid)
+        if not keyed:
+            del self.succ[u][v]
+            del self.pred[v][u]
+        rel_type = data["type"]
+        sign = SIGN[rel_type]
+        if sign:
+            index = self.positive if sign > 0 else self.negative
+            index.discard(u, rid)
+            index.discard(v, rid)
+        if rel_type == _SPONSORS:
+            self.sponsors.discard(u, rid)
+            self.patrons.discard(v, rid)
+        self._changed()
 
     def edge(self, rid: int) -> tuple[str, str, dict[str, Any]]:
         u, v = self.ends[rid]
-        return u, v, self.G.edges[u, v, rid]
+        return u, v, self.succ[u][v][rid]
 
     def incident(self, node: str) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
         """Every edge touching ``node`` once, as (source, target, id, data)."""
@@ -159,31 +229,60 @@ class KG:
 
         ``reverse`` walks edges backwards; it only matters for the directed proxy mode.
         """
+        succ = self.succ
         if mode == "any":
-            for adj in (self.succ, self.pred):
+            for adj in (succ, self.pred):
                 for v, keyed in adj[node].items():
                     for rid, data in keyed.items():
                         yield v, rid, data
             return
         if mode == "proxy":
-            adj = self._sponsor_pred if reverse else self._sponsor_succ
-            for v, keyed in adj.get(node, {}).items():
-                for rid in keyed:
-                    u, w = (v, node) if reverse else (node, v)
-                    yield v, rid, self.succ[u][w][rid]
+            if reverse:
+                for rid, v in self.patrons.adj.get(node, {}).items():
+                    yield v, rid, succ[v][node][rid]
+            else:
+                for rid, v in self.sponsors.adj.get(node, {}).items():
+                    yield v, rid, succ[node][v][rid]
             return
-        mode_adj = self._positive_adj if mode == "alliance" else self._negative_adj
-        for v, keyed in mode_adj.get(node, {}).items():
-            for rid in keyed:
-                u, w = self.ends[rid]
-                yield v, rid, self.succ[u][w][rid]
+        index = self.positive if mode == "alliance" else self.negative
+        out = succ[node]
+        for rid, v in index.adj.get(node, {}).items():
+            forward = out.get(v)
+            if forward is not None and rid in forward:
+                yield v, rid, forward[rid]
+            else:
+                yield v, rid, succ[v][node][rid]
 
 
 def build(nodes: Iterable[NodeRow], edges: Iterable[EdgeRow]) -> KG:
-    """A KG holding ``nodes`` and ``edges``."""
+    """A KG holding ``nodes`` and ``edges`` (edge ids unique, as the database has them)."""
     kg = KG()
-    for n in nodes:
-        kg.upsert_node(n)
-    for e in edges:
-        kg.upsert_edge(e)
+    # A million new containers would trigger the cyclic GC hundreds of times, each pass
+    # rescanning everything built so far; none of them can form a cycle.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        add_node = kg.G.add_node
+        for node_id, name, kind in nodes:
+            add_node(sys.intern(node_id), name=name, kind=kind)
+        intern, floats, succ, add = sys.intern, kg._floats, kg.succ, kg._add
+        for rid, s, t, rel_type, vf, vt, conf in edges:
+            u, v = intern(s), intern(t)
+            if u not in succ:
+                kg.G.add_node(u)
+            if v not in succ:
+                kg.G.add_node(v)
+            if rid in kg.ends:
+                kg.remove_edge(rid)
+            conf = float(conf)
+            data = {
+                "type": intern(rel_type),
+                "vf": None if vf is None else intern(vf),
+                "vt": None if vt is None else intern(vt),
+                "conf": floats.setdefault(conf, conf),
+            }
+            add(rid, u, v, data)
+    finally:
+        if enabled:
+            gc.enable()
     return kg

@@ -151,6 +151,63 @@ def _bfs_distances(
     return dist
 
 
+def _shortest_path(
+    kg: KG,
+    source: str,
+    target: str,
+    *,
+    mode: Mode,
+    max_hops: int,
+    keep: EdgeFilter,
+    budget: Budget,
+) -> Path | None:
+    """A shortest path of at most ``max_hops`` hops, or None: level-synchronous bidirectional
+    BFS that always grows the smaller frontier (raises BudgetExceeded past the budget)."""
+    # node -> (previous node, relationship id) on the way from the source / to the target
+    fwd: dict[str, tuple[str, int] | None] = {source: None}
+    bwd: dict[str, tuple[str, int] | None] = {target: None}
+    fwd_level, bwd_level = [source], [target]
+    hops = 0
+    while fwd_level and bwd_level and hops < max_hops:
+        forward = len(fwd_level) <= len(bwd_level)
+        level, seen, other = (fwd_level, fwd, bwd) if forward else (bwd_level, bwd, fwd)
+        nxt: list[str] = []
+        for u in level:
+            for v, rid, data in kg.neighbours(mode, u, reverse=not forward):
+                budget.spend()
+                if v in seen or not keep(data):
+                    continue
+                seen[v] = (u, rid)
+                if v in other:
+                    return _joined(fwd, bwd, v)
+                nxt.append(v)
+        if forward:
+            fwd_level = nxt
+        else:
+            bwd_level = nxt
+        hops += 1
+    return None
+
+
+def _joined(
+    fwd: dict[str, tuple[str, int] | None], bwd: dict[str, tuple[str, int] | None], meet: str
+) -> Path:
+    nodes, rels = [meet], []
+    step = fwd[meet]
+    while step is not None:
+        nodes.append(step[0])
+        rels.append(step[1])
+        step = fwd[step[0]]
+    nodes.reverse()
+    rels.reverse()
+    step = bwd[meet]
+    while step is not None:
+        nodes.append(step[0])
+        rels.append(step[1])
+        step = bwd[step[0]]
+    return Path(nodes, rels)
+
+
 def k_shortest_paths(
     kg: KG,
     source: str,
@@ -198,6 +255,19 @@ def k_shortest_paths(
     result = PathResult()
     if source == target:
         return result
+    if k == 1 and weight is None:
+        # One unweighted path: a bidirectional breadth-first search meets in the middle and
+        # touches a few hundred edges where the distance maps below may touch the whole graph.
+        try:
+            found = _shortest_path(
+                kg, source, target, mode=mode, max_hops=max_hops, keep=keep, budget=budget
+            )
+        except BudgetExceeded:
+            result.truncated = True
+            return result
+        if found is not None:
+            result.paths.append(found)
+        return result
     directed = mode == "proxy"
     try:
         to_target = _bfs_distances(
@@ -208,6 +278,8 @@ def k_shortest_paths(
         from_source = _bfs_distances(
             kg, source, mode, reverse=False, cutoff=max_hops - 1, keep=keep, budget=budget
         )
+        # The walk above stops one hop short; the target may lie exactly max_hops away.
+        from_source.setdefault(target, to_target[source])
         region = [
             n for n, d in from_source.items() if n in to_target and d + to_target[n] <= max_hops
         ]
@@ -245,7 +317,8 @@ def k_shortest_paths(
                 break
     except BudgetExceeded:
         result.truncated = True
-    except nx.NetworkXNoPath:
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        # NodeNotFound: a truncated region lost an end; the answer is empty and says truncated.
         pass
     return result
 

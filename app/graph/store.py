@@ -9,8 +9,9 @@ changed rows gets a rebuild, built aside and swapped in.
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -31,7 +32,10 @@ class Delta:
 
 class Feed(Protocol):
     def head(self) -> int: ...
-    def snapshot(self) -> tuple[int, list[NodeRow], list[EdgeRow]]: ...
+    def snapshot(self) -> tuple[int, Iterable[NodeRow], Iterable[EdgeRow]]:
+        """The head revision and every row; the rows may stream (consumed once, by build)."""
+        ...
+
     def delta(self, since: int, limit: int) -> Delta | None:
         """The rows touched after ``since``, or None when a rebuild is cheaper."""
         ...
@@ -76,6 +80,19 @@ class RWLock:
                 self._cond.notify_all()
 
 
+#: Above this many edges the loaded graph is moved out of the cyclic GC's sight (gc.freeze):
+#: otherwise a full collection rescans millions of edge dicts in the middle of some request.
+FREEZE_ABOVE_EDGES = 100_000
+
+
+def _refreeze() -> None:
+    """Thaw (so a graph replaced by a rebuild can be collected), then freeze what lives on."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
+
+
 class GraphStore:
     """One process's live graph; readers see either the state before a change or after it."""
 
@@ -97,6 +114,8 @@ class GraphStore:
         kg = build(nodes, edges)
         with self._lock.write():
             self.kg, self.revision = kg, revision
+        if kg.G.number_of_edges() >= FREEZE_ABOVE_EDGES or gc.get_freeze_count():
+            _refreeze()
 
     def sync(self) -> int:
         """Catch up with the database; returns the revision now reflected."""
