@@ -156,24 +156,37 @@ def sponsor_chains(
     return {"items": items, "total": len(items), "truncated": truncated}
 
 
-def timeline(store: GraphStore, session: Session, actor_id: str) -> dict[str, Any]:
-    """The actor's ties as dated events (began / ended), oldest first; undated starts first."""
+def timeline(
+    store: GraphStore, session: Session, actor_id: str, *, limit: int, offset: int
+) -> dict[str, Any]:
+    """The actor's ties as dated events (began / ended), oldest first; undated starts first.
+
+    Events are ordered from the graph's dates; only the page is read from the database.
+    """
     with store.read() as kg:
         _need_actor(kg, actor_id)
         found = queries.ties(kg, actor_id, keep=lambda _d: True)
-        refs = {c: _ref(kg, c) for _, c, _ in found}
+        events: list[tuple[str, bool, int, str, str, queries.Direction]] = []
+        for rid, c, d in found:
+            _, _, data = kg.edge(rid)
+            events.append((data["vf"] or "", True, rid, "began", c, d))
+            if data["vt"]:
+                events.append((data["vt"], False, rid, "ended", c, d))
+        events.sort(key=lambda e: (e[0], e[1], e[2]))
+        page = events[offset : offset + limit]
+        refs = {e[4]: _ref(kg, e[4]) for e in page}
         actor = _ref(kg, actor_id)
-    records = relationship_records(session, [rid for rid, _, _ in found])
-    events = []
-    for rid, c, d in found:
-        if rid not in records:
-            continue
-        tie = {**records[rid], "counterpart": refs[c], "direction": d}
-        events.append({"date": tie["valid_from"], "event": "began", "tie": tie})
-        if tie["valid_to"]:
-            events.append({"date": tie["valid_to"], "event": "ended", "tie": tie})
-    events.sort(key=lambda e: (e["date"] or "", e["event"] != "ended", e["tie"]["id"]))
-    return {"actor": actor, "items": events, "total": len(events)}
+    records = relationship_records(session, [e[2] for e in page])
+    items = [
+        {
+            "date": date or None,
+            "event": event,
+            "tie": {**records[rid], "counterpart": refs[c], "direction": d},
+        }
+        for date, _, rid, event, c, d in page
+        if rid in records
+    ]
+    return {"actor": actor, "items": items, "total": len(events), "limit": limit, "offset": offset}
 
 
 def graph_diff(store: GraphStore, session: Session, start: str, end: str) -> dict[str, Any]:
@@ -289,6 +302,7 @@ def centrality(
                 top=settings.max_page_size,
                 as_of=as_of,
                 sample_above=settings.betweenness_sample_above,
+                max_work=settings.betweenness_max_work,
             ),
         )
         items = [

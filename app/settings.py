@@ -51,12 +51,17 @@ class Settings(BaseSettings):
         default=200_000, ge=100, description="Most edge expansions a single query may make."
     )
     query_time_budget_s: float = Field(default=2.0, gt=0, description="Wall-clock cap per query.")
-    # 100 sources keep betweenness near the query budget on a 3,000-actor graph (2 cores);
-    # the exact algorithm is O(nodes * edges) and has no budget of its own.
     betweenness_sample_above: int = Field(
-        default=100,
+        default=500,
         ge=10,
         description="Above this many nodes betweenness samples this many sources.",
+    )
+    # Each betweenness source is one BFS over the graph (~nodes + edges steps); this caps the
+    # number of sources so the answer stays near the query budget on any graph size.
+    betweenness_max_work: int = Field(
+        default=2_000_000,
+        ge=1_000,
+        description="Most BFS steps betweenness may take (sources x (nodes + edges)).",
     )
     busy_timeout_ms: int = Field(default=5_000, ge=0)
 

@@ -216,6 +216,8 @@ class Timeline(BaseModel):
     actor: ActorRef
     items: list[TimelineEvent]
     total: int
+    limit: int
+    offset: int
 
 
 @router.get(
@@ -226,10 +228,19 @@ class Timeline(BaseModel):
     operation_id="get_timeline",
     responses=problems(304, 401, 404, 422),
 )
-def timeline(session: SessionDep, store: StoreDep, actor_id: ActorId) -> dict[str, Any]:
+def timeline(
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    actor_id: ActorId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict[str, Any]:
     """Each tie of the actor as a `began` event (and an `ended` one when it has `valid_to`),
-    oldest first; ties with no known start come first."""
-    return reads.timeline(store, session, actor_id)
+    oldest first; ties with no known start come first. Paged: `total` counts every event."""
+    return reads.timeline(
+        store, session, actor_id, limit=min(limit, settings.max_page_size), offset=offset
+    )
 
 
 class PolarityChange(BaseModel):

@@ -393,6 +393,7 @@ def centrality(
     top: int = 10,
     as_of: str | None = None,
     sample_above: int = 2000,
+    max_work: int | None = None,
     seed: int = 42,
 ) -> dict[str, Any]:
     """The most central actors over every relationship holding on ``as_of``.
@@ -409,6 +410,10 @@ def centrality(
         Full ISO date; None counts every relationship.
     sample_above : int
         Betweenness samples ``sample_above`` sources (seeded) above this many nodes.
+    max_work : int or None
+        Bound on betweenness work: each sampled source costs one breadth-first search of about
+        ``nodes + edges`` steps, so at most ``max_work // (nodes + edges)`` sources (at least
+        one) are used. None: no bound beyond ``sample_above``.
     seed : int
         Seed for the betweenness sample.
 
@@ -450,9 +455,11 @@ def centrality(
         if metric == "degree":
             scores = nx.degree_centrality(U)
         else:
-            sampled = n > sample_above
-            k = sample_above if sampled else None
-            scores = nx.betweenness_centrality(U, k=k, seed=seed)
+            k = min(n, sample_above) if n > sample_above else n
+            if max_work is not None:
+                k = min(k, max(1, max_work // max(1, n + U.number_of_edges())))
+            sampled = k < n
+            scores = nx.betweenness_centrality(U, k=k if sampled else None, seed=seed)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return {
         "metric": metric,

@@ -66,6 +66,11 @@ def test_hts_former_tie_to_al_qaeda_shows_in_its_timeline(seeded: TestClient) ->
     assert ("ended", "al-qaeda") in events
     dates = [e["date"] or "" for e in r.json()["items"]]
     assert dates == sorted(dates)
+    page = seeded.get(
+        "/v1/actors/hayat-tahrir-al-sham/timeline", params={"limit": 1, "offset": 3}
+    ).json()
+    assert page["total"] == len(events) and len(page["items"]) == 1
+    assert page["items"][0] == r.json()["items"][3]
 
 
 def test_diff_across_the_fall_of_assad(seeded: TestClient) -> None:

@@ -16,8 +16,9 @@ def schema(client: TestClient) -> dict[str, Any]:
 
 
 def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(path, method, op) for path, ops in schema["paths"].items()
-            for method, op in ops.items()]
+    return [
+        (path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()
+    ]
 
 
 def test_every_operation_is_described_tagged_and_named(schema: dict[str, Any]) -> None:

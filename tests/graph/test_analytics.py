@@ -455,6 +455,13 @@ def test_centrality_samples_large_graphs() -> None:
     assert result == centrality(star(), metric="betweenness", sample_above=3)
 
 
+def test_betweenness_work_bound_caps_the_sources() -> None:
+    # star(): 6 actors, 5 ties; 11 steps per source, so 22 steps of work allow 2 sources.
+    bounded = centrality(star(), metric="betweenness", max_work=22)
+    assert bounded["sampled"] is True
+    assert centrality(star(), metric="betweenness", max_work=10_000)["sampled"] is False
+
+
 def test_centrality_as_of_and_inputs() -> None:
     kg = kg_of([E(1, "A", "B", "allied_with", vt="2020"), E(2, "B", "C", "allied_with")])
     assert centrality(kg, metric="degree", as_of="2021-01-01")["nodes"] == 2
