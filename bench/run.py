@@ -737,7 +737,12 @@ def markdown(res: dict[str, Any]) -> str:
     ]
     for name, v in w1["analytics"].items():
         warm = f"{v['warm_p50_ms']:.1f} ms" if v["warm_p50_ms"] is not None else "–"
-        first = f"{v['cold_ms'] / 1000:.1f} s" if v["status"] == 200 else f"status {v['status']}"
+        if v["status"] == 200:
+            first = f"{v['cold_ms'] / 1000:.1f} s"
+        elif v["status"] == 0:
+            first = f"no answer within {v['cold_ms'] / 1000:.0f} s"
+        else:
+            first = f"status {v['status']}"
         lines.append(f"| {name} | {first} | {warm} | {v['sampled']} |")
     imp = res["import_L"]
     lines += [
