@@ -28,6 +28,16 @@ def _need_actor(kg: KG, actor_id: str) -> None:
         raise NotFound(f"No actor has the id {actor_id!r}.")
 
 
+def _analytics_size_guard(kg: KG, settings: Settings, what: str) -> None:
+    # Louvain and triad enumeration have no incremental form here: past this size they would
+    # hold a worker for minutes, so the client is told instead.
+    if len(kg.ends) > settings.analytics_max_edges:
+        raise Invalid(
+            f"{what} is computed on graphs of up to {settings.analytics_max_edges} "
+            f"relationships (KG_ANALYTICS_MAX_EDGES); this one has {len(kg.ends)}."
+        )
+
+
 def _budget(settings: Settings) -> Budget:
     return Budget(settings.max_expansions, settings.query_time_budget_s)
 
@@ -73,7 +83,12 @@ def actor_neighbourhood(
     with store.read() as kg:
         _need_actor(kg, actor_id)
         hood = queries.neighbourhood(
-            kg, actor_id, depth=depth, keep=keep, max_nodes=settings.max_nodes
+            kg,
+            actor_id,
+            depth=depth,
+            keep=keep,
+            max_nodes=settings.max_nodes,
+            max_edges=settings.max_edges,
         )
         nodes = [_ref(kg, n) for n in hood.nodes]
     records = relationship_records(session, hood.edges)
@@ -240,10 +255,15 @@ class AnalyticsCache:
 
 
 def blocs(
-    store: GraphStore, session: Session, cache: AnalyticsCache, as_of: str | None
+    store: GraphStore,
+    session: Session,
+    settings: Settings,
+    cache: AnalyticsCache,
+    as_of: str | None,
 ) -> dict[str, Any]:
     """Alliance blocs of the signed graph with the ties that cross them."""
     with store.read() as kg:
+        _analytics_size_guard(kg, settings, "Blocs")
         revision = store.revision
         result = cache.get_or_compute(
             ("blocs", revision, as_of), lambda: analytics.blocs(kg, as_of=as_of)
@@ -269,6 +289,7 @@ def balance(
 ) -> dict[str, Any]:
     """Triads that break structural balance, with the tie balance theory implies."""
     with store.read() as kg:
+        _analytics_size_guard(kg, settings, "Balance")
         result = analytics.balance(
             kg, as_of=as_of, include_open=include_open, budget=_budget(settings), limit=limit
         )

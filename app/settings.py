@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     max_hops: int = Field(default=6, ge=1, description="Most hops of a path.")
     max_paths: int = Field(default=20, ge=1, description="Most paths (k) per query.")
     max_nodes: int = Field(default=2_000, ge=10, description="Most nodes a traversal returns.")
+    max_edges: int = Field(
+        default=2_000, ge=10, description="Most relationships a neighbourhood returns."
+    )
+    analytics_max_edges: int = Field(
+        default=300_000,
+        ge=100,
+        description="Blocs and balance refuse (422) a graph with more relationships than this.",
+    )
     max_expansions: int = Field(
         default=200_000, ge=100, description="Most edge expansions a single query may make."
     )

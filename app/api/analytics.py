@@ -39,12 +39,17 @@ class Blocs(BaseModel):
     responses=problems(304, 401, 422),
 )
 def blocs(
-    session: SessionDep, store: StoreDep, cache: CacheDep, as_of: AsOf = None
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Groups of actors held together by positive ties and set apart by negative ones:
     Louvain communities of the positive ties, refined node by node to lower the number of
-    frustrated ties. Computed once per graph revision and date, never stored as fact."""
-    return reads.blocs(store, session, cache, as_of.isoformat() if as_of else None)
+    frustrated ties. Computed once per graph revision and date, never stored as fact.
+    Graphs over KG_ANALYTICS_MAX_EDGES relationships get a 422 rather than a long wait."""
+    return reads.blocs(store, session, settings, cache, as_of.isoformat() if as_of else None)
 
 
 class Implied(BaseModel):

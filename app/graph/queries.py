@@ -83,11 +83,18 @@ class Neighbourhood:
 
 
 def neighbourhood(
-    kg: KG, node: str, *, depth: int, keep: EdgeFilter, max_nodes: int
+    kg: KG,
+    node: str,
+    *,
+    depth: int,
+    keep: EdgeFilter,
+    max_nodes: int,
+    max_edges: int | None = None,
 ) -> Neighbourhood:
     """Actors within ``depth`` hops of ``node`` (either direction) and the edges among them.
 
-    Breadth-first, nearest first; stops at ``max_nodes`` and says so.
+    Breadth-first, nearest first; stops at ``max_nodes`` actors or ``max_edges`` edges (those
+    of the nearest actors first) and says so.
     """
     _need(kg, node)
     if depth < 0 or max_nodes < 1:
@@ -111,10 +118,15 @@ def neighbourhood(
             frontier.append(v)
     # Induced edges by a dict loop: G.subgraph() measured 5x slower (PERF_NOTES).
     edges: list[int] = []
+    cap = max_edges if max_edges is not None else float("inf")
     for u in order:
         for v, keyed in kg.succ[u].items():
             if v in seen:
                 edges.extend(rid for rid, data in keyed.items() if keep(data))
+        if len(edges) >= cap:
+            del edges[int(cap) :]
+            truncated = True
+            break
     return Neighbourhood(order, edges, truncated)
 
 

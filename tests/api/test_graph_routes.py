@@ -187,3 +187,20 @@ def test_a_write_is_visible_to_the_next_read(seeded: TestClient) -> None:
         "/v1/paths", params={"from": "oman", "to": "hamas", "mode": "alliance"}
     ).json()["items"]
     assert paths and paths[0]["nodes"] == ["oman", "iran", "houthis", "hamas"]
+
+
+def test_analytics_refuse_graphs_past_their_size_limit(db_url: str) -> None:
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(db_url, seed=True, analytics_max_edges=100)
+    with TestClient(create_app(settings)) as small:
+        assert small.get("/v1/analytics/blocs").status_code == 200
+    settings = make_settings(db_url, seed=True, analytics_max_edges=100, max_edges=10)
+    tiny = settings.model_copy(update={"analytics_max_edges": 10})
+    with TestClient(create_app(tiny)) as c:
+        r = c.get("/v1/analytics/blocs")
+        assert r.status_code == 422 and "KG_ANALYTICS_MAX_EDGES" in r.json()["detail"]
+        assert c.get("/v1/analytics/balance").status_code == 422
+        hood = c.get("/v1/actors/iraq/neighborhood", params={"depth": 2}).json()
+        assert len(hood["edges"]) == 10 and hood["truncated"]
