@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 
@@ -142,12 +141,11 @@ def _clique(n: int, start: int = 0) -> list[EdgeRow]:
 
 def test_dense_cluster_with_target_out_of_reach_answers_at_once() -> None:
     kg = kg_of([*_clique(30), E(10_000, "x", "y", "allied_with")])
-    t0 = time.perf_counter()
-    r = k_shortest_paths(
-        kg, "n00", "y", mode="alliance", k=20, max_hops=6, keep=ALL, budget=budget()
-    )
+    spend = budget()
+    r = k_shortest_paths(kg, "n00", "y", mode="alliance", k=20, max_hops=6, keep=ALL, budget=spend)
     assert r.paths == [] and not r.truncated
-    assert time.perf_counter() - t0 < 1.0  # generous: the real bound is the budget
+    # Work, not wall time: only the target's side (x-y) is walked, never the clique's 435 ties.
+    assert spend.spent <= 4
 
 
 def test_thousands_of_simple_paths_are_cut_by_k_and_budget() -> None:
