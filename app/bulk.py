@@ -8,6 +8,10 @@ the API validates it: the same pydantic models, then the same reference and evid
 with the file, line (or JSON pointer) and reason, and the rest of the chunk is written; an item
 may refer to actors and sources stored before or given earlier in the stream. Importing the same
 file twice changes nothing the second time.
+
+One process does the work: parsing and validating in a second process was measured (1M ties)
+to save less than shipping the validated models back costs, and a second thread contends with
+the writer for the GIL.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -37,21 +40,12 @@ LINE_KINDS: dict[str, tuple[str, type[BaseModel]]] = {
     "actor": ("actors", ActorIn),
     "relationship": ("relationships", RelationshipIn),
 }
+MODELS: dict[str, type[BaseModel]] = {kind: model for kind, model in LINE_KINDS.values()}
 BATCH_FIELDS = ("sources", "actors", "relationships")
-DEFAULT_CHUNK = 50_000
+DEFAULT_CHUNK = 100_000
 _POINTER = re.compile(r"^/(sources|actors|relationships)/(\d+)(.*)$")
 # Rejections rarely cascade more than once (an actor refused, then the ties naming it).
 _MAX_PLAN_ROUNDS = 20
-
-
-@dataclass(slots=True)
-class Item:
-    """One source, actor or relationship read from a file, with where it came from."""
-
-    kind: str  # "sources", "actors" or "relationships"
-    raw: Any
-    where: str  # "file:line" (NDJSON) or "file" (JSON batch, the pointer says the rest)
-    prefix: str  # JSON pointer of the item inside ``where``
 
 
 @dataclass(slots=True)
@@ -92,7 +86,11 @@ class ImportReport:
         }
 
 
-# -- reading
+# -- reading (main process): raw items, not parsed yet
+
+#: (where, batch field or None for an NDJSON line, JSON pointer prefix, the line's bytes or the
+#: item's decoded JSON)
+Raw = tuple[str, str | None, str, Any]
 
 
 def file_format(path: Path) -> str:
@@ -115,10 +113,11 @@ def file_format(path: Path) -> str:
     )
 
 
-def read_items(
+def read_raw(
     path: Path, report: ImportReport, progress: Callable[[int], None] | None = None
-) -> Iterator[Item]:
-    """The items of one file, in file order; unreadable lines are rejected into ``report``.
+) -> Iterator[Raw]:
+    """The raw items of one file, in file order. NDJSON lines are parsed later (:func:`prepare`);
+    a JSON batch is parsed here (it is one document) and a malformed one rejected into ``report``.
 
     ``progress`` is called with the number of bytes consumed since its last call.
     """
@@ -143,7 +142,7 @@ def read_items(
             for i, raw in enumerate(items):
                 if progress:
                     progress(step)
-                yield Item(kind, raw, name, f"/{kind}/{i}")
+                yield name, kind, f"/{kind}/{i}", raw
         return
     with path.open("rb") as f:
         consumed = 0
@@ -152,65 +151,85 @@ def read_items(
             if progress and not lineno % 4096:
                 progress(consumed)
                 consumed = 0
-            if not line.strip():
+            if line.isspace():
                 continue
-            where = f"{name}:{lineno}"
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                report.reject(where, "", f"not valid JSON ({exc})")
-                continue
-            if not isinstance(obj, dict) or len(obj) != 1 or not obj.keys() <= LINE_KINDS.keys():
-                report.reject(
-                    where,
-                    "",
-                    'a line is one object: {"source": ...}, {"actor": ...} or '
-                    '{"relationship": ...}',
-                )
-                continue
-            ((key, raw),) = obj.items()
-            yield Item(LINE_KINDS[key][0], raw, where, f"/{key}")
+            yield f"{name}:{lineno}", None, "", line
         if progress:
             progress(consumed)
 
 
-# -- writing
+def _raw_chunks(
+    paths: Sequence[Path],
+    report: ImportReport,
+    size: int,
+    progress: Callable[[int], None] | None,
+) -> Iterator[list[Raw]]:
+    chunk: list[Raw] = []
+    for path in paths:
+        for raw in read_raw(Path(path), report, progress):
+            chunk.append(raw)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- parsing and validation
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A chunk parsed and validated: models by batch field, with where each came from."""
+
+    valid: dict[str, list[tuple[Any, str, str]]]
+    rejects: list[Reject]
+    items: int
 
 
 def _pointer(loc: Sequence[int | str]) -> str:
     return "".join(f"/{part}" for part in loc)
 
 
-Validated = dict[str, list[tuple[Any, Item]]]
+_LINE_SHAPE = 'a line is one object: {"source": ...}, {"actor": ...} or {"relationship": ...}'
 
 
-def validate_items(items: list[Item]) -> tuple[Validated, list[Reject]]:
-    """The items that pass their pydantic model, by batch field; and the rejections."""
-    models = {kind: model for kind, model in LINE_KINDS.values()}
-    valid: Validated = {k: [] for k in BATCH_FIELDS}
-    rejects: list[Reject] = []
-    for item in items:
+def prepare(chunk: list[Raw]) -> Prepared:
+    """Parse a raw chunk and validate it with the API's models."""
+    out = Prepared({k: [] for k in BATCH_FIELDS}, [], 0)
+    for where, kind, prefix, payload in chunk:
+        if kind is None:  # an NDJSON line
+            try:
+                obj = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                out.rejects.append(Reject(where, "", f"not valid JSON ({exc})"))
+                continue
+            if not isinstance(obj, dict) or len(obj) != 1 or not obj.keys() <= LINE_KINDS.keys():
+                out.rejects.append(Reject(where, "", _LINE_SHAPE))
+                continue
+            ((key, payload),) = obj.items()
+            kind, prefix = LINE_KINDS[key][0], f"/{key}"
+        out.items += 1
         try:
-            valid[item.kind].append((models[item.kind].model_validate(item.raw), item))
+            model = MODELS[kind].model_validate(payload)
         except ValidationError as exc:
             for err in exc.errors(include_input=False, include_url=False):
-                rejects.append(Reject(item.where, item.prefix + _pointer(err["loc"]), err["msg"]))
-    return valid, rejects
+                out.rejects.append(Reject(where, prefix + _pointer(err["loc"]), err["msg"]))
+            continue
+        out.valid[kind].append((model, where, prefix))
+    return out
 
 
-def write_chunk(
-    engine: Engine,
-    items: list[Item],
-    report: ImportReport,
-    *,
-    key_id: str = "cli",
-    validated: tuple[Validated, list[Reject]] | None = None,
-) -> None:
-    """Validate ``items`` and write the valid ones in one transaction (one revision)."""
-    report.items += len(items)
-    valid, rejects = validated or validate_items(items)
-    for r in rejects:
+# -- writing
+
+
+def write_chunk(engine: Engine, prepared: Prepared, report: ImportReport) -> None:
+    """Check a validated chunk against the database and write what passes, in one transaction
+    (one revision)."""
+    report.items += prepared.items
+    for r in prepared.rejects:
         report.reject(r.where, r.pointer, r.message)
+    valid = prepared.valid
     if not any(valid.values()):
         return
     with write_session(engine) as session:
@@ -219,9 +238,9 @@ def write_chunk(
             session.connection().exec_driver_sql("PRAGMA cache_size=-262144")
         for _ in range(_MAX_PLAN_ROUNDS):
             batch = Batch.model_construct(
-                sources=[m for m, _ in valid["sources"]],
-                actors=[m for m, _ in valid["actors"]],
-                relationships=[m for m, _ in valid["relationships"]],
+                sources=[m for m, _, _ in valid["sources"]],
+                actors=[m for m, _, _ in valid["actors"]],
+                relationships=[m for m, _, _ in valid["relationships"]],
             )
             plan = _plan(session, batch)
             if not plan.errors:
@@ -234,12 +253,12 @@ def write_chunk(
                 kind, i, rest = m[1], int(m[2]), m[3]
                 if (kind, i) not in bad:
                     bad.add((kind, i))
-                    item = valid[kind][i][1]
-                    report.reject(item.where, item.prefix + rest, err["message"])
+                    _, where, prefix = valid[kind][i]
+                    report.reject(where, prefix + rest, err["message"])
             valid = {k: [x for i, x in enumerate(v) if (k, i) not in bad] for k, v in valid.items()}
         else:
             raise RuntimeError("rejections did not settle")
-        result, touched = _write(session, plan, key_id=key_id, action="import")
+        result, touched = _write(session, plan, key_id="cli", action="import")
     for kind in BATCH_FIELDS:
         for name in ("created", "updated", "unchanged"):
             setattr(
@@ -250,23 +269,6 @@ def write_chunk(
     report.evidence_added += result["evidence_added"]
     if touched:
         report.revisions.append(result["revision"])
-
-
-def _chunked(
-    paths: Sequence[Path],
-    report: ImportReport,
-    size: int,
-    progress: Callable[[int], None] | None,
-) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
-    for path in paths:
-        for item in read_items(Path(path), report, progress):
-            chunk.append(item)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
 
 
 def import_files(
@@ -284,41 +286,21 @@ def import_files(
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
     report = ImportReport()
-    # Millions of short-lived models: the cyclic GC would rescan every survivor again and
-    # again (it measured ~2x the validation time); collect once per chunk instead.
+    # Millions of short-lived objects: with the cyclic GC on, each collection of the older
+    # generations rescans every survivor (measured: longer than the writes themselves). A chunk
+    # makes few reference cycles; they are collected once, at the end.
     was_enabled = gc.isenabled()
     gc.disable()
-    # The next chunk is parsed and validated on a second thread while this one is written:
-    # SQLite releases the GIL while it updates its indexes.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-validate")
     try:
-        chunks = _chunked(paths, report, chunk_size, progress)
-        ahead = pool.submit(_next_validated, chunks)
-        while True:
-            got = ahead.result()
-            if got is None:
-                break
-            items, validated = got
-            ahead = pool.submit(_next_validated, chunks)
-            write_chunk(engine, items, report, validated=validated)
-            gc.collect(1)
+        for raw in _raw_chunks(paths, report, chunk_size, progress):
+            write_chunk(engine, prepare(raw), report)
             if max_rejects is not None and report.rejected > max_rejects:
                 break
-        ahead.cancel()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         if was_enabled:
             gc.enable()
+        gc.collect()
     return report
-
-
-def _next_validated(
-    chunks: Iterator[list[Item]],
-) -> tuple[list[Item], tuple[Validated, list[Reject]]] | None:
-    items = next(chunks, None)
-    if items is None:
-        return None
-    return items, validate_items(items)
 
 
 # -- export

@@ -20,8 +20,12 @@ from app.settings import Settings
 _PG_WRITE_LOCK = 0x6B67
 
 
-def make_engine(settings: Settings) -> Engine:
-    """An engine configured for the database in ``settings``."""
+def make_engine(settings: Settings, *, foreign_keys: bool = True) -> Engine:
+    """An engine configured for the database in ``settings``.
+
+    ``foreign_keys=False`` leaves SQLite's per-row foreign-key checks off, for a bulk writer
+    that checks every reference itself inside the write transaction (``kg import``).
+    """
     url = settings.database_url
     if settings.is_sqlite:
         path = url.split("///", 1)[1] if "///" in url else ""
@@ -31,7 +35,7 @@ def make_engine(settings: Settings) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": settings.busy_timeout_ms / 1000},
         )
-        _configure_sqlite(engine, settings.busy_timeout_ms)
+        _configure_sqlite(engine, settings.busy_timeout_ms, foreign_keys=foreign_keys)
         return engine
     # lock_timeout: a writer waiting on the write lock longer than the busy timeout gives up
     # (a 503 with Retry-After) instead of holding a worker forever.
@@ -44,7 +48,7 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, *, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so writers can BEGIN IMMEDIATE.
@@ -53,7 +57,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit that was acknowledged survives power loss, not only a process crash.
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -230,9 +231,9 @@ def _plan(
     # -- what the database already holds
     wanted_actors = set(actors)
     wanted_sources = set(sources)
-    for rel in batch.relationships:
-        wanted_actors.update((rel.source, rel.target))
-        wanted_sources.update(e.source for e in rel.evidence)
+    wanted_actors.update([r.source for r in batch.relationships])
+    wanted_actors.update([r.target for r in batch.relationships])
+    wanted_sources.update([e.source for r in batch.relationships for e in r.evidence])
     # Full rows only for the batch's own actors (they may merge); ids suffice for the rest.
     db_actors = _by_id(session, Actor, sorted(actors))
     stored_actors = _stored_ids(session, _table(Actor), sorted(wanted_actors - set(actors)))
@@ -255,42 +256,48 @@ def _plan(
 
     # -- relationships: ends, evidence, natural keys
     rels: dict[tuple[str, str, str, str], tuple[int, RelationshipIn, list[tuple[str, str]]]] = {}
+    # (A hot loop: a bulk import runs it a million times. Problems are rare; pointers to them
+    # are only formatted when one is found.)
     for i, rel in enumerate(batch.relationships):
-        base = f"/relationships/{i}"
         ok = True
-        for end in ("source", "target"):
-            aid = getattr(rel, end)
+        source, target = rel.source, rel.target
+        for end, aid in (("source", source), ("target", target)):
             if aid not in known_actors:
-                check.add(f"{base}/{end}", f"actor {aid!r} is neither in the batch nor stored")
+                check.add(
+                    f"/relationships/{i}/{end}", f"actor {aid!r} is neither in the batch nor stored"
+                )
                 ok = False
-        if rel.source == rel.target:
+        if source == target:
             check.add(
-                f"{base}/target", f"a {rel.type.value} relationship cannot link an actor to itself"
+                f"/relationships/{i}/target",
+                f"a {rel.type.value} relationship cannot link an actor to itself",
             )
             ok = False
         evidence: list[tuple[str, str]] = []
         for j, ev in enumerate(rel.evidence):
-            if ev.source not in known_sources:
+            sid = ev.source
+            if sid not in known_sources:
                 check.add(
-                    f"{base}/evidence/{j}/source",
-                    f"source {ev.source!r} is neither in the batch nor stored",
+                    f"/relationships/{i}/evidence/{j}/source",
+                    f"source {sid!r} is neither in the batch nor stored",
                 )
                 ok = False
                 continue
-            text = source_text(ev.source)
+            text = folded_text[sid] if sid in folded_text else source_text(sid)
             if text is not None and fold_quote(ev.quote) not in text:
                 check.add(
-                    f"{base}/evidence/{j}/quote",
-                    f"the quote does not occur verbatim in source {ev.source!r}",
+                    f"/relationships/{i}/evidence/{j}/quote",
+                    f"the quote does not occur verbatim in source {sid!r}",
                 )
                 ok = False
                 continue
-            evidence.append((ev.source, ev.quote))
+            evidence.append((sid, ev.quote))
         if not ok:
             continue
-        s, t = normalise_ends(rel.type, rel.source, rel.target)
-        key = (s, t, rel.type.value, rel.valid_from or "")
+        source, target = normalise_ends(rel.type, source, target)
+        key = (source, target, rel.type.value, rel.valid_from or "")
         if key in rels:
+            base = f"/relationships/{i}"
             j, other_rel, other_ev = rels[key]
             if rel.model_dump(
                 exclude={"evidence", "source", "target"}, exclude_unset=True
@@ -442,6 +449,10 @@ def _write(
     rel_rows: list[tuple[Any, ...]] = []
     for rid, (key, rel, quotes) in zip(ids, new_rels, strict=True):
         rel_rows.append((rid, *key, rel.valid_to, float(rel.confidence), rel.attributes, now, now))
+        if len(quotes) == 1:
+            src_id, quote = quotes[0]
+            evidence.append((rid, src_id, quote, quote_hash(quote)))
+            continue
         seen: set[tuple[str, str]] = set()
         for src_id, quote in quotes:
             h = quote_hash(quote)
@@ -516,9 +527,16 @@ def insert_rows(
     if dialect.name != "sqlite":
         conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
         return
-    procs = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
-    if any(procs):
-        rows = [_processed(r, procs) for r in rows]
+    converters = [_converter(table, c, dialect) for c in columns]
+    todo = [(i, f) for i, f in enumerate(converters) if f is not None]
+    if todo:
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, f in todo:
+                values[i] = f(values[i])
+            out.append(values)
+        rows = out
     sql = (
         f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
         f"VALUES ({', '.join('?' * len(columns))})"
@@ -530,31 +548,27 @@ def insert_rows(
         cursor.close()
 
 
-def _processed(row: Sequence[Any], procs: list[Any]) -> tuple[Any, ...]:
-    out = []
-    for value, proc in zip(row, procs, strict=True):
-        if proc is None or value is None:
-            out.append(value)
-        elif isinstance(value, dict) and not value:
-            out.append("{}")
-        elif isinstance(value, list) and not value:
-            out.append("[]")
-        else:
-            out.append(_cached(proc, value))
-    return tuple(out)
+def _converter(table: Table, column: str, dialect: Any) -> Callable[[Any], Any] | None:
+    """The column's bind processor, with the common cases short-cut: one timestamp a batch is
+    converted once, and empty JSON objects and lists are written as literals."""
+    proc = table.c[column].type._cached_bind_processor(dialect)
+    if proc is None:
+        return None
+    last: list[Any] = [object(), None]
 
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if value is last[0]:
+            return last[1]
+        if isinstance(value, dict | list) and not value:
+            return "{}" if isinstance(value, dict) else "[]"
+        out = proc(value)
+        if isinstance(value, datetime):
+            last[0], last[1] = value, out
+        return out
 
-_LAST: dict[int, tuple[Any, Any]] = {}
-
-
-def _cached(proc: Any, value: Any) -> Any:
-    # One timestamp per batch: its processed form is computed once, not once per row.
-    hit = _LAST.get(id(proc))
-    if hit is not None and hit[0] is value:
-        return hit[1]
-    out = proc(value)
-    _LAST[id(proc)] = (value, out)
-    return out
+    return convert
 
 
 def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
@@ -618,6 +632,27 @@ def _by_id(session: Session, model: Any, ids: list[str]) -> dict[str, Any]:
 
 def _stored_ids(session: Session, table: Table, ids: list[str]) -> set[str]:
     found: set[str] = set()
+    if not ids:
+        return found
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and len(ids) > 5000:
+        # Many ids (a bulk import names tens of thousands a chunk): a join on a temporary
+        # table of them walks the primary key once per id, without compiling IN lists.
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS kg_ids (id TEXT)")
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("DELETE FROM kg_ids")
+            cursor.executemany("INSERT INTO kg_ids VALUES (?)", [(i,) for i in ids])
+            found.update(
+                r[0]
+                for r in cursor.execute(
+                    f'SELECT t.id FROM kg_ids k JOIN "{table.name}" t ON t.id = k.id'
+                )
+            )
+            cursor.execute("DELETE FROM kg_ids")
+        finally:
+            cursor.close()
+        return found
     # Plain ids bind one parameter each: 5,000 stay well inside SQLite's and PostgreSQL's limits.
     for chunk in _chunks(ids, 5000):
         found.update(session.execute(select(table.c.id).where(table.c.id.in_(chunk))).scalars())

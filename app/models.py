@@ -99,10 +99,9 @@ class Evidence(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # No index of its own: uq_evidence leads with it, and serves lookups by relationship.
     relationship_id: int = Field(
-        sa_column=Column(
-            ForeignKey("relationship.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(ForeignKey("relationship.id", ondelete="CASCADE"), nullable=False)
     )
     source_id: str = Field(
         sa_column=Column(

@@ -252,10 +252,11 @@ class SourceIn(Strict):
 class ActorFields(Strict):
     name: Name
     kind: ActorKind
-    aliases: Aliases = []
+    # Factories, not literal defaults: pydantic deep-copies a mutable default for every item.
+    aliases: Aliases = Field(default_factory=list, json_schema_extra={"default": []})
     country: Country | None = None
     description: LongText | None = None
-    attributes: Attributes = {}
+    attributes: Attributes = Field(default_factory=dict, json_schema_extra={"default": {}})
 
 
 class ActorIn(ActorFields):
@@ -297,7 +298,7 @@ class RelationshipIn(Strict):
     valid_from: PartialDate | None = None
     valid_to: PartialDate | None = None
     confidence: Confidence = 0.8
-    attributes: Attributes = {}
+    attributes: Attributes = Field(default_factory=dict, json_schema_extra={"default": {}})
     evidence: Annotated[list[EvidenceIn], Field(min_length=1, max_length=100)]
 
     @field_validator("attributes")

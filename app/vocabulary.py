@@ -84,6 +84,10 @@ def type_info(rel_type: str) -> TypeInfo:
 
 def normalise_ends(rel_type: str, source: str, target: str) -> tuple[str, str]:
     """Order the ends of an undirected type so A–B and B–A are one relationship."""
-    if not type_info(rel_type).directed and target < source:
+    # REL_TYPES is keyed by RelType, a str enum: plain strings find their member too.
+    info = REL_TYPES.get(rel_type)  # type: ignore[call-overload]
+    if info is None:
+        raise ValueError(f"{rel_type!r} is not a relationship type")
+    if target < source and not info.directed:
         return target, source
     return source, target
