@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.errors import Invalid, NotFound
@@ -19,7 +20,9 @@ from app.settings import Settings
 
 
 def _ref(kg: KG, node: str) -> dict[str, str]:
-    data = kg.G.nodes[node]
+    # G's node dict itself: the G.nodes view costs a Python call per lookup, and a chain
+    # reply looks up hundreds of actors.
+    data = kg.G._node[node]  # type: ignore[attr-defined]
     return {"id": node, "name": data["name"], "kind": data["kind"]}
 
 
@@ -28,14 +31,15 @@ def _need_actor(kg: KG, actor_id: str) -> None:
         raise NotFound(f"No actor has the id {actor_id!r}.")
 
 
-def _analytics_size_guard(kg: KG, settings: Settings, what: str) -> None:
-    # Louvain and triad enumeration have no incremental form here: past this size they would
-    # hold a worker for minutes, so the client is told instead.
-    if len(kg.ends) > settings.analytics_max_edges:
-        raise Invalid(
-            f"{what} is computed on graphs of up to {settings.analytics_max_edges} "
-            f"relationships (KG_ANALYTICS_MAX_EDGES); this one has {len(kg.ends)}."
-        )
+def _sampled(
+    kg: KG, settings: Settings, as_of: str | None, *, signed: bool
+) -> tuple[KG, dict[str, Any]]:
+    # Louvain, triads, betweenness and PageRank have no incremental form here: past
+    # KG_ANALYTICS_SAMPLE_EDGES they run on the graph's busiest core, and the answer says so.
+    core, sample = analytics.core_sample(
+        kg, max_ties=settings.analytics_sample_edges, as_of=as_of, signed=signed
+    )
+    return core, {"sampled": sample is not None, "sample": sample}
 
 
 def _budget(settings: Settings) -> Budget:
@@ -44,7 +48,7 @@ def _budget(settings: Settings) -> Budget:
 
 def actor_ties(
     store: GraphStore,
-    session: Session,
+    db: Session | Engine,
     actor_id: str,
     *,
     keep: queries.EdgeFilter,
@@ -56,12 +60,9 @@ def actor_ties(
     with store.read() as kg:
         _need_actor(kg, actor_id)
         found = queries.ties(kg, actor_id, keep=keep, direction=direction)
-        refs = {c: _ref(kg, c) for _, c, _ in found}
-        found.sort(
-            key=lambda t: (kg.G.edges[(*kg.ends[t[0]], t[0])]["type"], refs[t[1]]["name"], t[0])
-        )
-    page = found[offset : offset + limit]
-    records = relationship_records(session, [rid for rid, _, _ in page])
+        page = found[offset : offset + limit]
+        refs = {c: _ref(kg, c) for _, c, _ in page}
+    records = relationship_records(db, [rid for rid, _, _ in page])
     items = [
         {**records[rid], "counterpart": refs[c], "direction": d}
         for rid, c, d in page
@@ -72,7 +73,7 @@ def actor_ties(
 
 def actor_neighbourhood(
     store: GraphStore,
-    session: Session,
+    db: Session | Engine,
     settings: Settings,
     actor_id: str,
     *,
@@ -91,7 +92,7 @@ def actor_neighbourhood(
             max_edges=settings.max_edges,
         )
         nodes = [_ref(kg, n) for n in hood.nodes]
-    records = relationship_records(session, hood.edges)
+    records = relationship_records(db, hood.edges)
     return {
         "center": actor_id,
         "depth": depth,
@@ -103,7 +104,7 @@ def actor_neighbourhood(
 
 def find_paths(
     store: GraphStore,
-    session: Session,
+    db: Session | Engine,
     settings: Settings,
     *,
     source: str,
@@ -130,7 +131,7 @@ def find_paths(
             weight="confidence" if weight else None,
             max_region=settings.max_nodes,
         )
-    records = relationship_records(session, [r for p in result.paths for r in p.rels])
+    records = relationship_records(db, [r for p in result.paths for r in p.rels])
     items = []
     for p in result.paths:
         if any(r not in records for r in p.rels):
@@ -164,9 +165,16 @@ def sponsor_chains(
             max_nodes=settings.max_nodes,
             budget=_budget(settings),
         )
+        nodes = kg.G._node  # type: ignore[attr-defined]
         items = [
-            {"actor": _ref(kg, r.node), "depth": r.depth, "chain": r.chain, "relationships": r.rels}
+            {
+                "actor": {"id": r.node, "name": data["name"], "kind": data["kind"]},
+                "depth": r.depth,
+                "chain": r.chain,
+                "relationships": r.rels,
+            }
             for r in reached
+            for data in (nodes[r.node],)
         ]
     return {"items": items, "total": len(items), "truncated": truncated}
 
@@ -262,18 +270,22 @@ def blocs(
     as_of: str | None,
 ) -> dict[str, Any]:
     """Alliance blocs of the signed graph with the ties that cross them."""
+
+    def compute(kg: KG) -> dict[str, Any]:
+        core, sample = _sampled(kg, settings, as_of, signed=True)
+        return {**analytics.blocs(core, as_of=as_of), **sample}
+
     with store.read() as kg:
-        _analytics_size_guard(kg, settings, "Blocs")
         revision = store.revision
-        result = cache.get_or_compute(
-            ("blocs", revision, as_of), lambda: analytics.blocs(kg, as_of=as_of)
-        )
+        result = cache.get_or_compute(("blocs", revision, as_of), lambda: compute(kg))
     records = relationship_records(session, result["crossing"])
     return {
         "items": result["items"],
         "crossing": [records[r] for r in result["crossing"] if r in records],
         "frustrated": result["frustrated"],
         "frustration": result["frustration"],
+        "sampled": result["sampled"],
+        "sample": result["sample"],
         "revision": revision,
     }
 
@@ -288,10 +300,11 @@ def balance(
     limit: int,
 ) -> dict[str, Any]:
     """Triads that break structural balance, with the tie balance theory implies."""
+    budget = _budget(settings)  # the sampling counts against the time budget too
     with store.read() as kg:
-        _analytics_size_guard(kg, settings, "Balance")
+        core, sample = _sampled(kg, settings, as_of, signed=True)
         result = analytics.balance(
-            kg, as_of=as_of, include_open=include_open, budget=_budget(settings), limit=limit
+            core, as_of=as_of, include_open=include_open, budget=budget, limit=limit
         )
     records = relationship_records(
         session, [r for t in result["items"] for r in t["relationships"]]
@@ -300,7 +313,12 @@ def balance(
         {**t, "relationships": [records[r] for r in t["relationships"] if r in records]}
         for t in result["items"]
     ]
-    return {"items": items, "total": result["total"], "truncated": result["truncated"]}
+    return {
+        "items": items,
+        "total": result["total"],
+        "truncated": result["truncated"],
+        **sample,
+    }
 
 
 def centrality(
@@ -313,19 +331,28 @@ def centrality(
     as_of: str | None,
 ) -> dict[str, Any]:
     """The top actors by degree, betweenness or PageRank."""
+
+    def compute(kg: KG) -> dict[str, Any]:
+        # Degree is read from the adjacency in one pass: exact at any size.
+        core, sample = (
+            (kg, {"sampled": False, "sample": None})
+            if metric == "degree"
+            else _sampled(kg, settings, as_of, signed=False)
+        )
+        result = analytics.centrality(
+            core,
+            metric=metric,
+            top=settings.max_page_size,
+            as_of=as_of,
+            sample_above=settings.betweenness_sample_above,
+            max_work=settings.betweenness_max_work,
+            pagerank_max_work=settings.pagerank_max_work,
+        )
+        return {**result, **sample, "sampled": result["sampled"] or sample["sampled"]}
+
     with store.read() as kg:
         revision = store.revision
-        result = cache.get_or_compute(
-            ("centrality", revision, metric, as_of),
-            lambda: analytics.centrality(
-                kg,
-                metric=metric,
-                top=settings.max_page_size,
-                as_of=as_of,
-                sample_above=settings.betweenness_sample_above,
-                max_work=settings.betweenness_max_work,
-            ),
-        )
+        result = cache.get_or_compute(("centrality", revision, metric, as_of), lambda: compute(kg))
         items = [
             {"actor": _ref(kg, i["actor"]), "score": i["score"]}
             for i in result["items"][:top]

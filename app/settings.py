@@ -50,10 +50,14 @@ class Settings(BaseSettings):
     max_edges: int = Field(
         default=2_000, ge=10, description="Most relationships a neighbourhood returns."
     )
-    analytics_max_edges: int = Field(
-        default=300_000,
+    # Louvain, triads, betweenness and PageRank on a million ties take minutes; past this size
+    # they run on the busiest core of the graph instead, within the query budget.
+    analytics_sample_edges: int = Field(
+        default=30_000,
         ge=100,
-        description="Blocs and balance refuse (422) a graph with more relationships than this.",
+        description="On graphs with more relationships than this, blocs, balance, betweenness "
+        "and PageRank work on a sample: the ties among the actors with the most ties, at most "
+        "this many; the answer says sampled.",
     )
     max_expansions: int = Field(
         default=200_000, ge=100, description="Most edge expansions a single query may make."
@@ -70,6 +74,12 @@ class Settings(BaseSettings):
         default=2_000_000,
         ge=1_000,
         description="Most BFS steps betweenness may take (sources x (nodes + edges)).",
+    )
+    pagerank_max_work: int = Field(
+        default=5_000_000,
+        ge=1_000,
+        description="Most steps PageRank may take (iterations x (actors + arcs)); when that cuts "
+        "its iterations short, the answer says converged: false.",
     )
     busy_timeout_ms: int = Field(default=5_000, ge=0)
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app import actors as use
 from app import reads
-from app.api.deps import EngineDep, SessionDep, SettingsDep, StoreDep, WriterDep, problems
+from app.api.deps import (
+    EngineDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    WriterDep,
+    json_reply,
+    problems,
+)
 from app.graph.queries import edge_filter
 from app.repo import actor_record
 from app.schemas import ActorFields, ActorPatch, ActorRead, IsoDate, Page, TieRead
@@ -155,7 +163,8 @@ def delete(
     responses=problems(304, 401, 404, 422),
 )
 def ties(
-    session: SessionDep,
+    request: Request,
+    engine: EngineDep,
     store: StoreDep,
     settings: SettingsDep,
     actor_id: ActorId,
@@ -175,7 +184,7 @@ def ties(
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """The actor's relationships, each with its counterpart `{id, name, kind}`, its direction
     from this actor's point of view, and its evidence."""
     keep = edge_filter(
@@ -184,12 +193,13 @@ def ties(
         polarity=polarity.value if polarity else None,
         min_confidence=min_confidence,
     )
-    return reads.actor_ties(
+    page = reads.actor_ties(
         store,
-        session,
+        engine,
         actor_id,
         keep=keep,
         direction=direction,
         limit=min(limit, settings.max_page_size),
         offset=offset,
     )
+    return json_reply(request, page)

@@ -15,6 +15,25 @@ from app.schemas import ActorRef, RelationshipRead
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
 
+class Sample(BaseModel):
+    """The part of the graph an answer was computed on, when the graph was too large."""
+
+    actors: int = Field(description="Actors in the sample.")
+    ties: int = Field(
+        description="Relationships in the sample (those holding on `as_of`, if given)."
+    )
+    of_actors: int = Field(description="Actors in the whole graph.")
+    of_ties: int = Field(description="Relationships in the whole graph, of every date and type.")
+
+
+_SAMPLED = (
+    "True when the answer was computed on a sample of the graph (see `sample`): graphs with "
+    "more relationships than KG_ANALYTICS_SAMPLE_EDGES are cut to the ties among the actors "
+    "with the most ties, at most that many."
+)
+_SAMPLE = "What the sample held, or null when the whole graph was used."
+
+
 class Bloc(BaseModel):
     id: str
     members: list[str]
@@ -28,6 +47,8 @@ class Blocs(BaseModel):
         "positive between blocs or negative inside one."
     )
     frustration: int
+    sampled: bool = Field(description=_SAMPLED + " Actors outside it are in no bloc.")
+    sample: Sample | None = Field(description=_SAMPLE)
     revision: int
 
 
@@ -48,7 +69,8 @@ def blocs(
     """Groups of actors held together by positive ties and set apart by negative ones:
     Louvain communities of the positive ties, refined node by node to lower the number of
     frustrated ties. Computed once per graph revision and date, never stored as fact.
-    Graphs over KG_ANALYTICS_MAX_EDGES relationships get a 422 rather than a long wait."""
+    Graphs over KG_ANALYTICS_SAMPLE_EDGES relationships are sampled (their busiest core), and
+    the answer says so in `sampled` and `sample`."""
     return reads.blocs(store, session, settings, cache, as_of.isoformat() if as_of else None)
 
 
@@ -69,6 +91,8 @@ class Triads(BaseModel):
     items: list[Triad]
     total: int
     truncated: bool
+    sampled: bool = Field(description=_SAMPLED)
+    sample: Sample | None = Field(description=_SAMPLE)
 
 
 @router.get(
@@ -93,7 +117,9 @@ def balance(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Triads whose signs break structural balance ("the enemy of my enemy is my friend"),
-    each with its relationships and the tie balance theory implies: derived, never stored."""
+    each with its relationships and the tie balance theory implies: derived, never stored.
+    The search stops at the query budget (`truncated`); graphs over KG_ANALYTICS_SAMPLE_EDGES
+    relationships are sampled (`sampled`, `sample`)."""
     return reads.balance(
         store,
         session,
@@ -113,10 +139,27 @@ class Centrality(BaseModel):
     metric: str
     items: list[Score]
     sampled: bool = Field(
-        description="True when betweenness sampled its sources "
-        "(above KG_BETWEENNESS_SAMPLE_ABOVE nodes)."
+        description="True when the scores are estimates: betweenness sampled its sources "
+        "(above KG_BETWEENNESS_SAMPLE_ABOVE nodes or KG_BETWEENNESS_MAX_WORK; see `sources`), "
+        "or betweenness or PageRank ran on a sample of a graph with more relationships than "
+        "KG_ANALYTICS_SAMPLE_EDGES (see `sample`). Degree is always exact."
     )
-    nodes: int
+    sample: Sample | None = Field(description=_SAMPLE)
+    sources: int | None = Field(
+        description="Betweenness: the actors its shortest paths were counted from "
+        "(all of `nodes` unless sampled). Null for other metrics."
+    )
+    iterations: int | None = Field(
+        description="PageRank: the power iterations run. Null for other metrics."
+    )
+    converged: bool | None = Field(
+        description="PageRank: whether the iterations met the tolerance; false when "
+        "KG_PAGERANK_MAX_WORK cut them short. Null for other metrics."
+    )
+    nodes: int = Field(
+        description="Actors scored: those with a relationship holding on `as_of` "
+        "(within the sample, when sampled)."
+    )
     revision: int
 
 
@@ -135,7 +178,10 @@ def centrality(
     top: Annotated[int, Query(ge=1, le=500)] = 10,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
-    """The `top` actors by degree, betweenness (brokers) or PageRank (hubs), highest first."""
+    """The `top` actors by degree, betweenness (brokers) or PageRank (hubs), highest first.
+    Computed once per graph revision and date. Degree is exact at any size; betweenness and
+    PageRank are bounded (KG_BETWEENNESS_MAX_WORK, KG_PAGERANK_MAX_WORK) and, past
+    KG_ANALYTICS_SAMPLE_EDGES relationships, run on a sample: see `sampled`."""
     return reads.centrality(
         store, settings, cache, metric=metric, top=top, as_of=as_of.isoformat() if as_of else None
     )

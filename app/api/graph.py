@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app import reads
 from app.api.actors import ActorId, AsOf
-from app.api.deps import SessionDep, SettingsDep, StoreDep, problems
+from app.api.deps import EngineDep, SessionDep, SettingsDep, StoreDep, json_reply, problems
 from app.errors import Invalid
 from app.graph.queries import edge_filter
 from app.schemas import ActorRef, IsoDate, RelationshipRead, TieRead
@@ -52,7 +52,8 @@ class Neighbourhood(BaseModel):
     responses=problems(304, 401, 404, 422),
 )
 def neighborhood(
-    session: SessionDep,
+    request: Request,
+    engine: EngineDep,
     store: StoreDep,
     settings: SettingsDep,
     actor_id: ActorId,
@@ -62,7 +63,7 @@ def neighborhood(
     as_of: AsOf = None,
     polarity: Annotated[Polarity | None, Query()] = None,
     type: Annotated[list[RelType] | None, Query(max_length=len(RelType))] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Every actor within `depth` hops (ties walked in either direction) and the ties among
     them: what a frontend draws around a selected node. Nearest actors come first; the walk
     stops at KG_MAX_NODES and says `truncated`."""
@@ -72,7 +73,8 @@ def neighborhood(
         polarity=polarity.value if polarity else None,
         types={t.value for t in type} if type else None,
     )
-    return reads.actor_neighbourhood(store, session, settings, actor_id, depth=depth, keep=keep)
+    hood = reads.actor_neighbourhood(store, engine, settings, actor_id, depth=depth, keep=keep)
+    return json_reply(request, hood)
 
 
 class Hop(BaseModel):
@@ -104,7 +106,8 @@ class PathList(BaseModel):
     responses=problems(304, 401, 404, 422),
 )
 def paths(
-    session: SessionDep,
+    request: Request,
+    engine: EngineDep,
     store: StoreDep,
     settings: SettingsDep,
     from_: Annotated[
@@ -125,15 +128,15 @@ def paths(
         Literal["confidence"] | None,
         Query(description="`confidence`: prefer better attested paths over shorter ones."),
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Up to `k` simple paths from one actor to another, shortest first, each hop with its
     relationship and evidence. No path is an empty list, not an error; an unknown actor is a
     404. The search is bounded by work and time, not only by result count."""
     k = _bounded("k", k, settings.max_paths, "KG_MAX_PATHS")
     max_hops = _bounded("max_hops", max_hops, settings.max_hops, "KG_MAX_HOPS")
-    return reads.find_paths(
+    found = reads.find_paths(
         store,
-        session,
+        engine,
         settings,
         source=from_,
         target=to,
@@ -143,6 +146,7 @@ def paths(
         keep=edge_filter(as_of=_iso(as_of)),
         weight=weight,
     )
+    return json_reply(request, found)
 
 
 class Chain(BaseModel):
@@ -159,12 +163,19 @@ class ChainList(BaseModel):
 
 
 def _chains(
-    store: Any, settings: Any, actor_id: str, upward: bool, depth: int, as_of: date | None
-) -> dict[str, Any]:
+    request: Request,
+    store: Any,
+    settings: Any,
+    actor_id: str,
+    upward: bool,
+    depth: int,
+    as_of: date | None,
+) -> Response:
     depth = _bounded("depth", depth, settings.max_depth, "KG_MAX_DEPTH")
-    return reads.sponsor_chains(
+    chains = reads.sponsor_chains(
         store, settings, actor_id, upward=upward, depth=depth, keep=edge_filter(as_of=_iso(as_of))
     )
+    return json_reply(request, chains)
 
 
 @router.get(
@@ -176,15 +187,16 @@ def _chains(
     responses=problems(304, 401, 404, 422),
 )
 def proxies(
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     actor_id: ActorId,
     depth: Annotated[int, Query(ge=1, le=10)] = 3,
     as_of: AsOf = None,
-) -> dict[str, Any]:
+) -> Response:
     """Actors reachable along `sponsors` edges from this one (its proxies, their proxies...),
     nearest first, each with its depth and chain."""
-    return _chains(store, settings, actor_id, False, depth, as_of)
+    return _chains(request, store, settings, actor_id, False, depth, as_of)
 
 
 @router.get(
@@ -196,14 +208,15 @@ def proxies(
     responses=problems(304, 401, 404, 422),
 )
 def patrons(
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     actor_id: ActorId,
     depth: Annotated[int, Query(ge=1, le=10)] = 3,
     as_of: AsOf = None,
-) -> dict[str, Any]:
+) -> Response:
     """Actors that sponsor this one, and their sponsors, nearest first, each with its chain."""
-    return _chains(store, settings, actor_id, True, depth, as_of)
+    return _chains(request, store, settings, actor_id, True, depth, as_of)
 
 
 class TimelineEvent(BaseModel):

@@ -3,6 +3,7 @@
 Pure functions taking the KG first, NetworkX style: options are keyword-only and checked before
 any work, and every traversal is bounded (a :class:`Budget`, a pass count, or the iteration limits
 of the networkx routine used). Results are plain dicts, deterministic for a given graph.
+Graphs too large for these are analysed through :func:`core_sample`, a bounded part of them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from app.graph.build import DIRECTED, KG, SIGN, holds
+from app.graph.build import DIRECTED, KG, SIGN, EdgeRow, NodeRow, build, holds
 
 __all__ = [
     "DEFAULT_EXPANSIONS",
@@ -31,6 +32,7 @@ __all__ = [
     "blocs",
     "centrality",
     "check_as_of",
+    "core_sample",
     "signed_graph",
 ]
 
@@ -173,6 +175,79 @@ def signed_graph(kg: KG, *, as_of: str | None = None) -> nx.Graph[str]:
     for a, b, weight, rids in kept:
         S.add_edge(a, b, weight=weight, sign=1 if weight > 0 else -1, rels=rids)
     return S
+
+
+# -- sampling
+
+
+def core_sample(
+    kg: KG, *, max_ties: int, as_of: str | None = None, signed: bool = False
+) -> tuple[KG, dict[str, int] | None]:
+    """The KG itself when it has at most ``max_ties`` relationships, else its busiest core.
+
+    The core is the subgraph induced by the actors with the most ties (signed ties when
+    ``signed``; ties of any date, then by id): actors join in that order, bringing their
+    relationships to the actors already in, until the next one would take the core past
+    ``max_ties`` relationships. It holds only relationships that hold on ``as_of`` (and are
+    signed when ``signed``), so it is a bounded, deterministic stand-in for the whole graph.
+
+    Parameters
+    ----------
+    kg : KG
+    max_ties : int
+        Most relationships the answer may hold (>= 1); also the size above which it samples.
+    as_of : str or None
+        Full ISO date; None keeps every relationship.
+    signed : bool
+        Rank and keep by positive and negative relationships only (for blocs and balance).
+
+    Returns
+    -------
+    tuple
+        The graph to analyse and None, or the core and what it holds: ``{"actors", "ties",
+        "of_actors", "of_ties"}`` (actors and relationships in the core, and in the whole
+        graph, of every date and type).
+    """
+    _check_int("max_ties", max_ties, minimum=1)
+    check_as_of(as_of)
+    if len(kg.ends) <= max_ties:
+        return kg, None
+    succ, pred = kg.succ, kg.pred
+    if signed:
+        pos, neg = kg.positive.adj, kg.negative.adj
+        ties = {u: len(pos.get(u, ())) + len(neg.get(u, ())) for u in pos.keys() | neg.keys()}
+    else:
+        ties = {u: len(out) + len(pred[u]) for u, out in succ.items()}
+    ranked = sorted(ties, key=lambda u: (-ties[u], u))
+
+    def kept(keyed: dict[int, dict[str, Any]], u: str, v: str) -> list[EdgeRow]:
+        return [
+            EdgeRow(rid, u, v, d["type"], d["vf"], d["vt"], d["conf"])
+            for rid, d in keyed.items()
+            if (not signed or SIGN[d["type"]]) and holds(d, as_of)
+        ]
+
+    inside: set[str] = set()
+    rows: list[EdgeRow] = []
+    for u in ranked:
+        # self-ties never join: u enters the core only after its ties are gathered
+        joining = [r for v, keyed in succ[u].items() if v in inside for r in kept(keyed, u, v)]
+        joining += [r for v, keyed in pred[u].items() if v in inside for r in kept(keyed, v, u)]
+        if len(rows) + len(joining) > max_ties:
+            break
+        inside.add(u)
+        rows += joining
+    actors = sorted({n for r in rows for n in (r.source, r.target)})
+    nodes = kg.G.nodes
+    core = build(
+        (NodeRow(n, nodes[n].get("name", n), nodes[n].get("kind", "")) for n in actors), rows
+    )
+    return core, {
+        "actors": len(actors),
+        "ties": len(rows),
+        "of_actors": kg.G.number_of_nodes(),
+        "of_ties": len(kg.ends),
+    }
 
 
 # -- blocs
@@ -394,6 +469,7 @@ def centrality(
     as_of: str | None = None,
     sample_above: int = 2000,
     max_work: int | None = None,
+    pagerank_max_work: int | None = None,
     seed: int = 42,
 ) -> dict[str, Any]:
     """The most central actors over every relationship holding on ``as_of``.
@@ -403,7 +479,8 @@ def centrality(
     kg : KG
     metric : {"degree", "betweenness", "pagerank"}
         Degree and betweenness use the simple undirected graph; PageRank the directed one, where
-        undirected types count both ways and ``weight`` is the summed confidence.
+        undirected types count both ways and ``weight`` is the summed confidence. Degree is read
+        straight from the KG's adjacency, without building a graph.
     top : int
         Items returned (>= 1).
     as_of : str or None
@@ -414,76 +491,137 @@ def centrality(
         Bound on betweenness work: each sampled source costs one breadth-first search of about
         ``nodes + edges`` steps, so at most ``max_work // (nodes + edges)`` sources (at least
         one) are used. None: no bound beyond ``sample_above``.
+    pagerank_max_work : int or None
+        Bound on PageRank work: each power iteration costs about ``nodes + arcs`` steps, so at
+        most ``pagerank_max_work // (nodes + arcs)`` iterations (at least one, at most 100)
+        run. None: up to 100 iterations.
     seed : int
         Seed for the betweenness sample.
 
     Returns
     -------
     dict
-        ``metric``, ``items`` (``{"actor", "score"}``, by score desc then id), ``sampled`` and
-        ``nodes`` (actors with at least one relationship holding).
+        ``metric``, ``items`` (``{"actor", "score"}``, by score desc then id), ``sampled``
+        (betweenness sampled its sources), ``nodes`` (actors with at least one relationship
+        holding), ``sources`` (betweenness: the sources used, else None), ``iterations`` and
+        ``converged`` (PageRank: power iterations run and whether they met the tolerance, else
+        None).
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     _check_int("top", top, minimum=1)
     check_as_of(as_of)
     _check_int("sample_above", sample_above, minimum=1)
+    if max_work is not None:
+        _check_int("max_work", max_work, minimum=1)
+    if pagerank_max_work is not None:
+        _check_int("pagerank_max_work", pagerank_max_work, minimum=1)
     _check_int("seed", seed)
 
-    edges = sorted(
-        (u, v, rid, data)
-        for u, v, rid, data in kg.G.edges(keys=True, data=True)
-        if u != v and holds(data, as_of)
-    )
-    sampled = False
+    # what says how exact the scores are, filled in by the metric that has it
+    result: dict[str, Any] = dict.fromkeys(("sources", "iterations", "converged"))
+    result["sampled"] = False
     scores: dict[str, float]
-    if metric == "pagerank":
-        D: nx.DiGraph[str] = nx.DiGraph()
-        D.add_nodes_from(sorted({n for u, v, _, _ in edges for n in (u, v)}))
-        for u, v, _, data in edges:
-            ends = [(u, v)] if DIRECTED[data["type"]] else [(u, v), (v, u)]
-            for a, b in ends:
-                prior = D.adj[a][b]["weight"] if D.has_edge(a, b) else 0.0
-                D.add_edge(a, b, weight=prior + float(data["conf"]))
-        n = D.number_of_nodes()
-        scores = _pagerank(D)
+    if metric == "degree":
+        degrees = _degrees(kg, as_of)
+        n = len(degrees)
+        scale = 1.0 / (n - 1.0) if n > 1 else 1.0  # as nx.degree_centrality
+        scores = {a: d * scale for a, d in degrees.items()}
     else:
-        U: nx.Graph[str] = nx.Graph()
-        U.add_nodes_from(sorted({n for u, v, _, _ in edges for n in (u, v)}))
-        U.add_edges_from((u, v) for u, v, _, _ in edges)
-        n = U.number_of_nodes()
-        if metric == "degree":
-            scores = nx.degree_centrality(U)
+        edges = sorted(
+            (u, v, rid, data)
+            for u, v, rid, data in kg.G.edges(keys=True, data=True)
+            if u != v and holds(data, as_of)
+        )
+        if metric == "pagerank":
+            D: nx.DiGraph[str] = nx.DiGraph()
+            D.add_nodes_from(sorted({n for u, v, _, _ in edges for n in (u, v)}))
+            for u, v, _, data in edges:
+                ends = [(u, v)] if DIRECTED[data["type"]] else [(u, v), (v, u)]
+                for a, b in ends:
+                    prior = D.adj[a][b]["weight"] if D.has_edge(a, b) else 0.0
+                    D.add_edge(a, b, weight=prior + float(data["conf"]))
+            n = D.number_of_nodes()
+            max_iter = _PAGERANK_MAX_ITER
+            if pagerank_max_work is not None:
+                steps = max(1, n + D.number_of_edges())
+                max_iter = min(max_iter, max(1, pagerank_max_work // steps))
+            scores, iterations, converged = _pagerank(D, max_iter=max_iter)
+            result["iterations"], result["converged"] = iterations, converged
         else:
+            U: nx.Graph[str] = nx.Graph()
+            U.add_nodes_from(sorted({n for u, v, _, _ in edges for n in (u, v)}))
+            U.add_edges_from((u, v) for u, v, _, _ in edges)
+            n = U.number_of_nodes()
             k = min(n, sample_above) if n > sample_above else n
             if max_work is not None:
                 k = min(k, max(1, max_work // max(1, n + U.number_of_edges())))
             sampled = k < n
             scores = nx.betweenness_centrality(U, k=k if sampled else None, seed=seed)
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+            result["sampled"], result["sources"] = sampled, k
+    ranked = heapq.nsmallest(top, scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return {
         "metric": metric,
         "items": [{"actor": a, "score": float(s)} for a, s in ranked],
-        "sampled": sampled,
+        **result,
         "nodes": n,
     }
 
 
+def _degrees(kg: KG, as_of: str | None) -> dict[str, int]:
+    """For each actor with a relationship holding on ``as_of``: how many others it is tied to.
+
+    Read from the KG's adjacency: every actor pair is looked at once, with no graph built.
+    """
+    succ, pred = kg.succ, kg.pred
+    degrees: dict[str, int] = {}
+    if as_of is None:
+        for u, out in succ.items():
+            d = len(out.keys() | pred[u].keys()) - (u in out)
+            if d:
+                degrees[u] = d
+        return degrees
+
+    def live(keyed: dict[int, dict[str, Any]]) -> bool:
+        return any(holds(data, as_of) for data in keyed.values())
+
+    get = degrees.get
+    for u, out in succ.items():
+        for v, keyed in out.items():
+            if v == u or not live(keyed):
+                continue
+            if v < u:
+                back = succ[v].get(u)
+                if back is not None and live(back):
+                    continue  # the pair was counted from v
+            degrees[u] = get(u, 0) + 1
+            degrees[v] = get(v, 0) + 1
+    return degrees
+
+
+_PAGERANK_MAX_ITER = 100
+
+
 def _pagerank(
-    D: nx.DiGraph[str], *, alpha: float = 0.85, max_iter: int = 100, tol: float = 1.0e-6
-) -> dict[str, float]:
+    D: nx.DiGraph[str],
+    *,
+    alpha: float = 0.85,
+    max_iter: int = _PAGERANK_MAX_ITER,
+    tol: float = 1.0e-6,
+) -> tuple[dict[str, float], int, bool]:
     """Weighted PageRank by at most ``max_iter`` power iterations, in pure Python.
 
-    ``nx.pagerank`` needs NumPy and SciPy, which the service does not depend on. Dangling nodes
-    (no out-weight) spread their rank evenly, as in networkx.
+    Returns the ranks, the iterations run and whether they converged. ``nx.pagerank`` needs
+    NumPy and SciPy, which the service does not depend on. Dangling nodes (no out-weight)
+    spread their rank evenly, as in networkx.
     """
     nodes = list(D)
     size = len(nodes)
     if not size:
-        return {}
+        return {}, 0, True
     out = {u: math.fsum(d["weight"] for d in D.adj[u].values()) for u in nodes}
     x = dict.fromkeys(nodes, 1.0 / size)
-    for _ in range(max_iter):
+    for i in range(1, max_iter + 1):
         last = x
         x = dict.fromkeys(nodes, 0.0)
         dangling = math.fsum(last[u] for u in nodes if out[u] <= 0)
@@ -497,5 +635,5 @@ def _pagerank(
         for u in nodes:
             x[u] += base
         if math.fsum(abs(x[u] - last[u]) for u in nodes) < size * tol:
-            break
-    return x
+            return x, i, True
+    return x, max_iter, False

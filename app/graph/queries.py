@@ -40,7 +40,9 @@ def edge_filter(
     polarity: str | None = None,
     min_confidence: float | None = None,
 ) -> EdgeFilter:
-    """A predicate on edge data combining the usual query filters."""
+    """A predicate on edge data combining the usual query filters (``keep_all`` for none)."""
+    if as_of is None and types is None and polarity is None and min_confidence is None:
+        return keep_all
 
     def keep(data: dict[str, Any]) -> bool:
         return (
@@ -53,26 +55,38 @@ def edge_filter(
     return keep
 
 
+def keep_all(data: dict[str, Any]) -> bool:
+    """The filter that admits every edge; walks that see it skip reading edge data."""
+    return True
+
+
 def ties(
     kg: KG, node: str, *, keep: EdgeFilter, direction: Direction | None = None
 ) -> list[tuple[int, str, Direction]]:
-    """(relationship id, counterpart, direction) for each tie of ``node`` that ``keep`` admits.
+    """(relationship id, counterpart, direction) for each tie of ``node`` that ``keep`` admits,
+    ordered by type, then counterpart name, then id (a stable order to page through).
 
     With ``direction`` "out" or "in", directed ties leaving or entering the node are kept, and
     undirected ties too, since they read the same from both ends; "both" keeps only undirected.
     """
     _need(kg, node)
-    out: list[tuple[int, str, Direction]] = []
+    nodes = kg.G._node  # type: ignore[attr-defined]
+    # Sorted as plain tuples: a key function called per tie cost more than the sort (a hub
+    # has thousands of ties).
+    keyed: list[tuple[str, str, int, str, Direction]] = []
     for u, v, rid, data in kg.incident(node):
         if not keep(data):
             continue
-        d: Direction = ("out" if u == node else "in") if DIRECTED[data["type"]] else "both"
+        rel_type = data["type"]
+        d: Direction = ("out" if u == node else "in") if DIRECTED[rel_type] else "both"
         if direction is not None and d != direction and d != "both":
             continue
         if direction == "both" and d != "both":
             continue
-        out.append((rid, v if u == node else u, d))
-    return out
+        counterpart = v if u == node else u
+        keyed.append((rel_type, nodes[counterpart]["name"], rid, counterpart, d))
+    keyed.sort()
+    return [(rid, counterpart, d) for _, _, rid, counterpart, d in keyed]
 
 
 @dataclass
@@ -180,11 +194,28 @@ def _shortest_path(
     bwd: dict[str, tuple[str, int] | None] = {target: None}
     fwd_level, bwd_level = [source], [target]
     hops = 0
+    unfiltered = keep is keep_all
     while fwd_level and bwd_level and hops < max_hops:
         forward = len(fwd_level) <= len(bwd_level)
         level, seen, other = (fwd_level, fwd, bwd) if forward else (bwd_level, bwd, fwd)
         nxt: list[str] = []
+        index = _mode_index(kg, mode, reverse=not forward) if unfiltered else None
         for u in level:
+            if index is not None:
+                # Unfiltered: the mode's own index alone, never the edge data (a cache miss
+                # or three per edge on a graph of a million).
+                steps = index.get(u)
+                if not steps:
+                    continue
+                budget.spend(len(steps))
+                for rid, v in steps.items():
+                    if v in seen:
+                        continue
+                    seen[v] = (u, rid)
+                    if v in other:
+                        return _joined(fwd, bwd, v)
+                    nxt.append(v)
+                continue
             for v, rid, data in kg.neighbours(mode, u, reverse=not forward):
                 budget.spend()
                 if v in seen or not keep(data):
@@ -198,6 +229,18 @@ def _shortest_path(
         else:
             bwd_level = nxt
         hops += 1
+    return None
+
+
+def _mode_index(kg: KG, mode: Mode, *, reverse: bool) -> dict[str, dict[int, str]] | None:
+    """The prebuilt ``{node: {relationship id: neighbour}}`` a walk in ``mode`` takes, or None
+    for "any" (which walks ``G`` itself)."""
+    if mode == "alliance":
+        return kg.positive.adj
+    if mode == "hostile":
+        return kg.negative.adj
+    if mode == "proxy":
+        return (kg.patrons if reverse else kg.sponsors).adj
     return None
 
 
@@ -352,37 +395,36 @@ def sponsor_chains(
     reached actors and whether the walk was cut by ``max_nodes`` or the budget.
     """
     _need(kg, node)
-    parents: dict[str, tuple[str, int] | None] = {node: None}
-    level = {node: 0}
-    frontier = deque([node])
-    found: list[str] = []
+    # Each actor's chain extends its parent's, built as it is reached (BFS: the shortest one).
+    reached = {node: Reached(node, 0, [node], [])}
+    frontier = deque(reached.values())
+    out: list[Reached] = []
     truncated = False
+    index = kg.patrons.adj if upward else kg.sponsors.adj
+    succ = kg.succ
     try:
         while frontier:
-            u = frontier.popleft()
-            if level[u] >= depth:
+            here = frontier.popleft()
+            u = here.node
+            nbrs = index.get(u)
+            if here.depth >= depth or not nbrs:
                 continue
-            for v, rid, data in kg.neighbours("proxy", u, reverse=upward):
-                budget.spend()
-                if v in level or not keep(data):
+            budget.spend(len(nbrs))
+            for rid, v in nbrs.items():
+                if v in reached:
                     continue
-                if len(found) >= max_nodes:
+                # Unfiltered walks never read edge data (the common case).
+                if keep is not keep_all and not keep(
+                    succ[v][u][rid] if upward else succ[u][v][rid]
+                ):
+                    continue
+                if len(out) >= max_nodes:
                     raise BudgetExceeded
-                level[v] = level[u] + 1
-                parents[v] = (u, rid)
-                found.append(v)
-                frontier.append(v)
+                there = reached[v] = Reached(v, here.depth + 1, [*here.chain, v], [*here.rels, rid])
+                out.append(there)
+                frontier.append(there)
     except BudgetExceeded:
         truncated = True
-    out: list[Reached] = []
-    for v in found:
-        chain, rels = [v], []
-        step = parents[v]
-        while step is not None:
-            chain.append(step[0])
-            rels.append(step[1])
-            step = parents[step[0]]
-        out.append(Reached(v, level[v], chain[::-1], rels[::-1]))
     return out, truncated
 
 

@@ -189,18 +189,37 @@ def test_a_write_is_visible_to_the_next_read(seeded: TestClient) -> None:
     assert paths and paths[0]["nodes"] == ["oman", "iran", "houthis", "hamas"]
 
 
-def test_analytics_refuse_graphs_past_their_size_limit(db_url: str) -> None:
+def test_analytics_sample_graphs_past_their_size_limit(db_url: str) -> None:
     from app.main import create_app
     from tests.conftest import make_settings
 
-    settings = make_settings(db_url, seed=True, analytics_max_edges=100)
-    with TestClient(create_app(settings)) as small:
-        assert small.get("/v1/analytics/blocs").status_code == 200
-    settings = make_settings(db_url, seed=True, analytics_max_edges=100, max_edges=10)
-    tiny = settings.model_copy(update={"analytics_max_edges": 10})
+    settings = make_settings(db_url, seed=True, max_edges=10)
+    with TestClient(create_app(settings)) as whole:
+        exact = whole.get("/v1/analytics/blocs").json()
+        assert (exact["sampled"], exact["sample"]) == (False, None)
+        degree = whole.get("/v1/analytics/centrality", params={"top": 500}).json()
+        assert (degree["sampled"], degree["sample"]) == (False, None)
+    # Below the setting's floor, to make the seed graph "large".
+    tiny = settings.model_copy(update={"analytics_sample_edges": 10})
     with TestClient(create_app(tiny)) as c:
         r = c.get("/v1/analytics/blocs")
-        assert r.status_code == 422 and "KG_ANALYTICS_MAX_EDGES" in r.json()["detail"]
-        assert c.get("/v1/analytics/balance").status_code == 422
+        assert r.status_code == 200
+        body = r.json()
+        sample = body["sample"]
+        assert body["sampled"] is True and 0 < sample["ties"] <= 10
+        assert sample["of_ties"] > 10 and sample["actors"] < sample["of_actors"]
+        members = [m for b in body["items"] for m in b["members"]]
+        assert 0 < len(members) <= sample["actors"]
+        assert len(body["crossing"]) <= sample["ties"]
+        assert c.get("/v1/analytics/blocs").json() == body  # cached, and deterministic
+        balance = c.get("/v1/analytics/balance", params={"include_open": "true"}).json()
+        assert balance["sampled"] is True and balance["sample"]["ties"] <= 10
+        assert all(len(t["relationships"]) <= 10 for t in balance["items"])
+        for metric in ("betweenness", "pagerank"):
+            scores = c.get("/v1/analytics/centrality", params={"metric": metric}).json()
+            assert scores["sampled"] is True and scores["sample"]["ties"] <= 10
+            assert scores["nodes"] <= scores["sample"]["actors"]
+        # Degree is read from the adjacency: exact at any size, never sampled.
+        assert c.get("/v1/analytics/centrality", params={"top": 500}).json() == degree
         hood = c.get("/v1/actors/iraq/neighborhood", params={"depth": 2}).json()
         assert len(hood["edges"]) == 10 and hood["truncated"]

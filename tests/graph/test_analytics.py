@@ -469,6 +469,9 @@ def test_centrality_as_of_and_inputs() -> None:
         "metric": "pagerank",
         "items": [],
         "sampled": False,
+        "sources": None,
+        "iterations": 0,
+        "converged": True,
         "nodes": 0,
     }
     with pytest.raises(ValueError):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 
 from app.graph.analytics import Budget
-from app.graph.build import EdgeRow, NodeRow, build
+from app.graph.build import EdgeRow, Mode, NodeRow, build
 from app.graph.queries import (
     UnknownNode,
     diff,
@@ -224,3 +225,75 @@ def test_diff_reports_began_ended_and_polarity_flip() -> None:
     d = diff(kg, "2024-06-01", "2025-04-04")
     assert d.began == [2] and d.ended == [1]
     assert [(u, v, b, a) for u, v, b, a, _ in d.polarity_changed] == [("a", "b", 1, -1)]
+
+
+def test_sponsor_chains_filtered_by_date_in_both_directions() -> None:
+    kg = kg_of(
+        [
+            E(1, "iran", "houthis", "sponsors", vf="2015"),
+            E(2, "houthis", "cell", "sponsors", vf="2020", vt="2022"),
+            E(3, "iran", "cell", "sponsors", vf="2023"),
+        ]
+    )
+    on = edge_filter(as_of="2021-06-01")
+    down, _ = sponsor_chains(
+        kg, "iran", upward=False, depth=3, keep=on, max_nodes=100, budget=budget()
+    )
+    assert [(r.node, r.chain, r.rels) for r in down] == [
+        ("houthis", ["iran", "houthis"], [1]),
+        ("cell", ["iran", "houthis", "cell"], [1, 2]),
+    ]
+    up, _ = sponsor_chains(
+        kg,
+        "cell",
+        upward=True,
+        depth=3,
+        keep=edge_filter(as_of="2024-01-01"),
+        max_nodes=100,
+        budget=budget(),
+    )
+    assert [(r.node, r.rels) for r in up] == [("iran", [3])]
+
+
+def test_sponsor_chains_stop_at_the_node_cap_and_say_so() -> None:
+    kg = kg_of([E(i, "hub", f"p{i:02d}", "sponsors") for i in range(20)])
+    reached, cut = sponsor_chains(
+        kg, "hub", upward=False, depth=2, keep=ALL, max_nodes=5, budget=budget()
+    )
+    assert len(reached) == 5 and cut
+
+
+def test_an_empty_filter_admits_every_edge() -> None:
+    assert edge_filter()({"type": "sponsors", "vf": "2030", "vt": None, "conf": 0.0})
+
+
+def test_ties_come_by_type_then_counterpart_name_then_id() -> None:
+    kg = kg_of(
+        [
+            E(5, "a", "c", "sponsors"),
+            E(4, "a", "b", "sponsors"),
+            E(3, "d", "a", "allied_with"),
+            E(2, "a", "b", "allied_with"),
+            E(1, "a", "b", "sponsors", vf="2020"),
+        ]
+    )
+    assert [rid for rid, _, _ in ties(kg, "a", keep=ALL)] == [2, 3, 1, 4, 5]
+
+
+@pytest.mark.parametrize("mode", ["alliance", "proxy", "hostile", "any"])
+def test_one_shortest_path_reads_the_same_with_or_without_a_filter(mode: Mode) -> None:
+    # keep_all walks the mode's index alone; any other filter reads edge data: same answers.
+    types = ["allied_with", "sponsors", "hostile_to", "rival_of", "diplomatic_contact"]
+    rng = random.Random(7)
+    nodes = [f"n{i}" for i in range(25)]
+    edges = [E(i, rng.choice(nodes), rng.choice(nodes), rng.choice(types)) for i in range(1, 60)]
+    kg = kg_of([e for e in edges if e.source != e.target])
+    for a, b in itertools.permutations(nodes[:10], 2):
+        if a not in kg.G or b not in kg.G:
+            continue
+        fast, slow, full = (
+            k_shortest_paths(kg, a, b, mode=mode, k=k, max_hops=4, keep=keep, budget=budget())
+            for k, keep in ((1, ALL), (1, lambda _d: True), (3, ALL))
+        )
+        assert [p.nodes for p in fast.paths] == [p.nodes for p in slow.paths]
+        assert [len(p.rels) for p in fast.paths] == [len(p.rels) for p in full.paths[:1]]
