@@ -46,7 +46,9 @@ def _migrate(_: argparse.Namespace) -> int:
     from app.db import make_engine
     from app.migrate import upgrade
 
-    upgrade(make_engine(Settings()))
+    migrating = make_engine(Settings())
+    upgrade(migrating)
+    migrating.dispose()
     print("Database is at the latest schema.")
     return 0
 
@@ -84,7 +86,9 @@ def _import(args: argparse.Namespace) -> int:
     if missing:
         print(f"no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    upgrade(make_engine(Settings()))
+    migrating = make_engine(Settings())
+    upgrade(migrating)
+    migrating.dispose()
     # Every reference is checked (ingest._plan) inside the transaction that holds the write
     # lock, so SQLite's own per-row foreign-key lookups would only repeat that work.
     engine = make_engine(Settings(), foreign_keys=False)

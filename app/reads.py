@@ -250,11 +250,17 @@ class AnalyticsCache:
         self._lock = threading.Lock()
         self._data: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def get_or_compute(self, key: tuple[Any, ...], compute: Any) -> dict[str, Any]:
+    def get_or_compute(
+        self, key: tuple[Any, ...], compute: Any, *, keep: Any = None
+    ) -> dict[str, Any]:
+        """The cached answer to ``key``, else ``compute()``; kept unless ``keep(answer)`` is
+        false (an answer cut short by a time budget depends on the moment, not the graph)."""
         with self._lock:
             if key in self._data:
                 return self._data[key]
         value: dict[str, Any] = compute()
+        if keep is not None and not keep(value):
+            return value
         with self._lock:
             if len(self._data) >= self._size:
                 self._data.pop(next(iter(self._data)))
@@ -294,17 +300,28 @@ def balance(
     store: GraphStore,
     session: Session,
     settings: Settings,
+    cache: AnalyticsCache,
     *,
     as_of: str | None,
     include_open: bool,
     limit: int,
 ) -> dict[str, Any]:
-    """Triads that break structural balance, with the tie balance theory implies."""
+    """Triads that break structural balance, with the tie balance theory implies. A complete
+    answer is cached per revision; one cut short by the budget is computed again next time."""
     budget = _budget(settings)  # the sampling counts against the time budget too
-    with store.read() as kg:
+
+    def compute(kg: KG) -> dict[str, Any]:
         core, sample = _sampled(kg, settings, as_of, signed=True)
-        result = analytics.balance(
+        found = analytics.balance(
             core, as_of=as_of, include_open=include_open, budget=budget, limit=limit
+        )
+        return {**found, **sample}
+
+    with store.read() as kg:
+        result = cache.get_or_compute(
+            ("balance", store.revision, as_of, include_open, limit),
+            lambda: compute(kg),
+            keep=lambda r: not r["truncated"],
         )
     records = relationship_records(
         session, [r for t in result["items"] for r in t["relationships"]]
@@ -317,7 +334,8 @@ def balance(
         "items": items,
         "total": result["total"],
         "truncated": result["truncated"],
-        **sample,
+        "sampled": result["sampled"],
+        "sample": result["sample"],
     }
 
 

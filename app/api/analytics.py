@@ -20,7 +20,8 @@ class Sample(BaseModel):
 
     actors: int = Field(description="Actors in the sample.")
     ties: int = Field(
-        description="Relationships in the sample (those holding on `as_of`, if given)."
+        description="Relationships in the sample: those holding on `as_of`, if given, and for "
+        "blocs and balance only positive and negative ones."
     )
     of_actors: int = Field(description="Actors in the whole graph.")
     of_ties: int = Field(description="Relationships in the whole graph, of every date and type.")
@@ -106,6 +107,7 @@ def balance(
     session: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    cache: CacheDep,
     as_of: AsOf = None,
     include_open: Annotated[
         bool,
@@ -118,12 +120,14 @@ def balance(
 ) -> dict[str, Any]:
     """Triads whose signs break structural balance ("the enemy of my enemy is my friend"),
     each with its relationships and the tie balance theory implies: derived, never stored.
-    The search stops at the query budget (`truncated`); graphs over KG_ANALYTICS_SAMPLE_EDGES
-    relationships are sampled (`sampled`, `sample`)."""
+    The search stops at the query budget (`truncated`); a complete answer is cached per graph
+    revision. Graphs over KG_ANALYTICS_SAMPLE_EDGES relationships are sampled (`sampled`,
+    `sample`)."""
     return reads.balance(
         store,
         session,
         settings,
+        cache,
         as_of=as_of.isoformat() if as_of else None,
         include_open=include_open,
         limit=limit,

@@ -217,7 +217,10 @@ def core_sample(
         pos, neg = kg.positive.adj, kg.negative.adj
         ties = {u: len(pos.get(u, ())) + len(neg.get(u, ())) for u in pos.keys() | neg.keys()}
     else:
-        ties = {u: len(out) + len(pred[u]) for u, out in succ.items()}
+        ties = {
+            u: sum(map(len, out.values())) + sum(map(len, pred[u].values()))
+            for u, out in succ.items()
+        }
     ranked = sorted(ties, key=lambda u: (-ties[u], u))
 
     def kept(keyed: dict[int, dict[str, Any]], u: str, v: str) -> list[EdgeRow]:

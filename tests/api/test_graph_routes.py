@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import networkx as nx
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import AUTH
@@ -223,3 +225,40 @@ def test_analytics_sample_graphs_past_their_size_limit(db_url: str) -> None:
         assert c.get("/v1/analytics/centrality", params={"top": 500}).json() == degree
         hood = c.get("/v1/actors/iraq/neighborhood", params={"depth": 2}).json()
         assert len(hood["edges"]) == 10 and hood["truncated"]
+
+
+def test_balance_is_cached_per_revision_unless_cut_short(
+    seeded: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.graph import analytics
+
+    calls: list[bool] = []
+    real = analytics.balance
+    cut = {"short": False}
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(True)
+        found = real(*args, **kwargs)
+        return {**found, "truncated": cut["short"]}
+
+    monkeypatch.setattr(analytics, "balance", counted)
+    first = seeded.get("/v1/analytics/balance").json()
+    assert seeded.get("/v1/analytics/balance").json() == first
+    assert len(calls) == 1  # the second answer came from the cache
+    cut["short"] = True  # an answer cut by the budget depends on the moment: never kept
+    seeded.get("/v1/analytics/balance", params={"limit": 7}).json()
+    seeded.get("/v1/analytics/balance", params={"limit": 7}).json()
+    assert len(calls) == 3
+
+
+def test_analytics_cache_keeps_only_what_keep_allows() -> None:
+    from app.reads import AnalyticsCache
+
+    cache = AnalyticsCache(size=2)
+    n = iter(range(100))
+    assert cache.get_or_compute(("a",), lambda: {"v": next(n)}) == {"v": 0}
+    assert cache.get_or_compute(("a",), lambda: {"v": next(n)}) == {"v": 0}
+    assert cache.get_or_compute(("b",), lambda: {"v": next(n)}, keep=lambda r: False) == {"v": 1}
+    assert cache.get_or_compute(("b",), lambda: {"v": next(n)}) == {"v": 2}
+    cache.get_or_compute(("c",), lambda: {"v": next(n)})  # evicts the oldest, ("a",)
+    assert cache.get_or_compute(("a",), lambda: {"v": next(n)}) == {"v": 4}
