@@ -30,6 +30,8 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive key: NFKD, marks dropped, casefolded, spaces collapsed."""
+    if text.isascii():  # nothing to decompose or translate (a fast path for bulk imports)
+        return _WS.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _WS.sub(" ", stripped.translate(_QUOTES).casefold()).strip()
@@ -37,6 +39,8 @@ def fold(text: str) -> str:
 
 def fold_quote(text: str) -> str:
     """Key for verbatim checks: NFC, typographic quote marks made plain, white space folded."""
+    if text.isascii():  # already NFC, and no typographic quote marks
+        return _WS.sub(" ", text).strip()
     return _WS.sub(" ", unicodedata.normalize("NFC", text).translate(_QUOTES)).strip()
 
 
@@ -55,12 +59,14 @@ def quote_hash(quote: str) -> str:
 
 def check_text(value: str, *, single_line: bool) -> str:
     """NFC-normalise and refuse NUL, lone surrogates and control characters."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text contains an unpaired surrogate") from None
+    ascii_only = value.isascii()  # then no surrogates, and already NFC
+    if not ascii_only:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text contains an unpaired surrogate") from None
     if _CONTROL.search(value):
         raise ValueError("text contains a control character")
     if single_line and (_LINE_BREAKS.search(value) or "\t" in value):
         raise ValueError("text may not contain line breaks or tabs")
-    return unicodedata.normalize("NFC", value)
+    return value if ascii_only else unicodedata.normalize("NFC", value)
