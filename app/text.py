@@ -31,7 +31,7 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 def fold(text: str) -> str:
     """Case- and accent-insensitive key: NFKD, marks dropped, casefolded, spaces collapsed."""
     if text.isascii():  # nothing to decompose or translate (a fast path for bulk imports)
-        return _WS.sub(" ", text.lower()).strip()
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _WS.sub(" ", stripped.translate(_QUOTES).casefold()).strip()
@@ -40,7 +40,7 @@ def fold(text: str) -> str:
 def fold_quote(text: str) -> str:
     """Key for verbatim checks: NFC, typographic quote marks made plain, white space folded."""
     if text.isascii():  # already NFC, and no typographic quote marks
-        return _WS.sub(" ", text).strip()
+        return " ".join(text.split())
     return _WS.sub(" ", unicodedata.normalize("NFC", text).translate(_QUOTES)).strip()
 
 
