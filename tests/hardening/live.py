@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ROOT, WRITE_KEY
+from tests.support import server as support
 from tests.support.server import free_port
 
 
@@ -24,13 +25,8 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("KG_")},
-            **(env or {}),
-            "KG_DATABASE_URL": db_url,
-            "KG_API_KEYS": WRITE_KEY,
-            "KG_SEED": (env or {}).get("KG_SEED", "false"),
-        }
+        extra = {**(env or {}), "KG_API_KEYS": WRITE_KEY}
+        self.env = support.server_env(db_url, seed=extra.get("KG_SEED") == "true", extra=extra)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
@@ -95,18 +91,7 @@ class Server:
 
 def migrate(db_url: str, *, seed: bool = False) -> None:
     """Prepare the database as `kg serve` does before it starts workers."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KG_")},
-        "KG_DATABASE_URL": db_url,
-        "KG_SEED": "true" if seed else "false",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "seed" if seed else "migrate"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    support.migrate(support.server_env(db_url, seed=seed))
 
 
 @contextmanager

@@ -22,6 +22,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_env(db_url: str, *, seed: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a server process: no KG_ setting leaks in from the test run's own."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KG_")},
+        **(extra or {}),
+        "KG_DATABASE_URL": db_url,
+        "KG_SEED": "true" if seed else "false",
+    }
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Migrate (and seed, when ``KG_SEED`` says so) once, as `kg serve` does before workers."""
+    command = "seed" if env.get("KG_SEED") == "true" else "migrate"
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", command],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+
 @contextmanager
 def running_server(
     db_url: str,
@@ -36,21 +58,8 @@ def running_server(
     No KG_ setting leaks in from the test run's environment; ``env`` adds settings.
     """
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KG_")},
-        **(env or {}),
-        "KG_DATABASE_URL": db_url,
-        "KG_API_KEYS": WRITE_KEY,
-        "KG_SEED": "true" if seed else "false",
-    }
-    # Migrate and seed once, as `kg serve` does, before the workers start.
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "seed" if seed else "migrate"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    env = server_env(db_url, seed=seed, extra={**(env or {}), "KG_API_KEYS": WRITE_KEY})
+    migrate(env)
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [
